@@ -1,0 +1,104 @@
+"""The shared wire codec: frames, compression, metering, naming rules."""
+
+from __future__ import annotations
+
+import pytest
+from s2_sdk import protocol as p
+
+
+def test_frame_roundtrip_uncompressed() -> None:
+    raw = p.encode_frame(b"hello")
+    assert raw == b"\x00\x00\x06\x00hello"
+    (frame,) = p.FrameDecoder().feed(raw)
+    assert frame == p.Frame(b"hello")
+
+
+@pytest.mark.parametrize("codec", [p.Codec.ZSTD, p.Codec.GZIP])
+def test_frame_compresses_large_payloads_only(codec: p.Codec) -> None:
+    small, large = b"x" * 100, b"y" * 5000
+    assert p.encode_frame(small, codec)[3] == 0
+    raw = p.encode_frame(large, codec)
+    assert raw[3] == codec << 5
+    assert len(raw) < len(large)
+    assert p.FrameDecoder().feed(raw) == [p.Frame(large)]
+
+
+def test_decoder_handles_split_and_coalesced_input() -> None:
+    raw = p.encode_frame(b"a" * 10) + p.encode_frame(b"b" * 3000, p.Codec.ZSTD)
+    raw += p.encode_terminal_frame(416, b'{"tail":{"seq_num":1,"timestamp":2}}')
+    decoder = p.FrameDecoder()
+    frames = []
+    for i in range(len(raw)):
+        frames += decoder.feed(raw[i : i + 1])
+    assert [f.payload for f in frames[:2]] == [b"a" * 10, b"b" * 3000]
+    assert frames[2].terminal
+    assert frames[2].terminal_error() == (416, b'{"tail":{"seq_num":1,"timestamp":2}}')
+    assert decoder.pending == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\x00\x00\x00", "flag byte"),
+        (b"\x00\x00\x02\x80\x01", "terminal"),
+        (b"\x00\x00\x02\x60\x01", "compression"),
+        (b"\x20\x00\x01\x00", "exceeds"),
+        (b"\x00\x00\x04\x20abc", "zstd"),
+    ],
+)
+def test_decoder_rejects_malformed_frames(raw: bytes, message: str) -> None:
+    with pytest.raises(p.FrameError, match=message):
+        p.FrameDecoder().feed(raw)
+
+
+def test_decompress_enforces_the_size_limit() -> None:
+    bomb = p.compress(b"\0" * 100_000, p.Codec.ZSTD)
+    with pytest.raises(p.CompressionError):
+        p.decompress(bomb, p.Codec.ZSTD, max_size=1000)
+    assert p.decompress(bomb, p.Codec.ZSTD) == b"\0" * 100_000
+
+
+def test_accept_encoding_prefers_zstd() -> None:
+    assert p.codec_from_accept_encoding("gzip, zstd;q=0.1") is p.Codec.ZSTD
+    assert p.codec_from_accept_encoding("gzip") is p.Codec.GZIP
+    assert p.codec_from_accept_encoding("br") is p.Codec.NONE
+    assert p.codec_from_content_encoding("br") is None
+
+
+def test_metered_size() -> None:
+    assert p.metered_size([], b"") == 8
+    assert p.metered_size([(b"ab", b"cde")], b"12345") == 8 + 2 + 5 + 5
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("my-basin-1", True),
+        ("short", False),
+        ("-leading-", False),
+        ("Upper-case", False),
+        ("a" * 48, True),
+        ("a" * 49, False),
+    ],
+)
+def test_basin_names(name: str, ok: bool) -> None:
+    assert (p.basin_name_error(name) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("a/b", True), (".", False), ("..", False), ("", False), ("x" * 513, False), ("a\x00", False)],
+)
+def test_stream_names(name: str, ok: bool) -> None:
+    assert (p.stream_name_error(name) is None) is ok
+
+
+def test_command_record_rules() -> None:
+    h = p.pb.Header
+    assert p.record_error([h(name=b"", value=b"fence")], b"tok", 20) is None
+    assert p.record_error([h(name=b"", value=b"fence")], b"t" * 37, 20) is not None
+    assert p.record_error([h(name=b"", value=b"trim")], b"1234567", 20) is not None
+    assert p.record_error([h(name=b"", value=b"nope")], b"", 20) == "unknown command"
+    assert p.record_error([h(name=b"a", value=b""), h(name=b"", value=b"")], b"", 20) == (
+        "invalid header: empty name"
+    )
