@@ -1,0 +1,419 @@
+"""The account: basins, their streams, and the control-plane operations on them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from s2_local.clock import Clock
+from s2_local.config import (
+    BasinConfig,
+    BasinPatch,
+    StreamConfig,
+    StreamPatch,
+    parse_basin_config,
+    parse_stream_config,
+)
+from s2_local.errors import ApiError
+from s2_local.store import AppendEntry, Store
+from s2_local.stream import Stream, rfc3339
+
+__all__ = ["Account", "Basin", "EnsureOutcome"]
+
+log = logging.getLogger("s2_local.account")
+
+EnsureOutcome = Literal["created", "updated", "noop"]
+
+
+def _idempotency_key(token: str | None, raw_config: Any) -> str | None:
+    if token is None:
+        return None
+    material = json.dumps([token, raw_config], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class Basin:
+    """A basin and its streams."""
+
+    name: str
+    config: BasinConfig
+    created_at: datetime
+    location: str | None = None
+    deleted_at: datetime | None = None
+    idempotency_key: str | None = None
+    streams: dict[str, Stream] = field(default_factory=dict)
+
+    def info_json(self) -> dict[str, Any]:
+        """The JSON ``BasinInfo``."""
+        return {
+            "name": self.name,
+            "location": self.location,
+            "created_at": rfc3339(self.created_at),
+            "deleted_at": rfc3339(self.deleted_at) if self.deleted_at else None,
+            "state": "deleting" if self.deleted_at else "active",
+        }
+
+    def ensure_live(self) -> None:
+        """Raise ``basin_deletion_pending`` if the basin is being deleted."""
+        if self.deleted_at is not None:
+            raise ApiError("basin_deletion_pending", f"basin `{self.name}` is being deleted")
+
+
+def _page(names: list[str], prefix: str, start_after: str, limit: int) -> tuple[list[str], bool]:
+    matching = sorted(
+        (n for n in names if n.startswith(prefix) and n > start_after),
+        key=lambda n: n.encode(),
+    )
+    return matching[:limit], len(matching) > limit
+
+
+class Account:
+    """Every basin and stream of the server, with persistence and background work."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        *,
+        deletion_grace: float = 0.5,
+        maintenance_interval: float = 1.0,
+    ) -> None:
+        self.store = store or Store()
+        self.clock = clock or Clock()
+        self.basins: dict[str, Basin] = {}
+        self.deletion_grace = deletion_grace
+        self.maintenance_interval = maintenance_interval
+        self._maintenance: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Recover persisted state and start background work."""
+        for entry in self.store.replay():
+            if isinstance(entry, AppendEntry):
+                basin = self.basins.get(entry.basin)
+                stream = basin.streams.get(entry.stream) if basin else None
+                if stream is not None:
+                    stream.restore(entry)
+            else:
+                self._apply(entry)
+        await self.store.start()
+        self._maintenance = asyncio.create_task(self._maintain_forever(), name="s2-local-bg")
+
+    async def close(self) -> None:
+        """Stop background work and close the store."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
+        await self.store.close()
+
+    # -- persistence ------------------------------------------------------------
+
+    async def _save_basin(self, b: Basin) -> None:
+        await self.store.persist_meta(
+            {
+                "op": "basin",
+                "name": b.name,
+                "config": b.config.to_json(),
+                "location": b.location,
+                "created_at": b.created_at.isoformat(),
+                "deleted_at": b.deleted_at.isoformat() if b.deleted_at else None,
+                "idem": b.idempotency_key,
+            }
+        )
+
+    async def _save_stream(self, s: Stream) -> None:
+        await self.store.persist_meta(
+            {
+                "op": "stream",
+                "basin": s.basin,
+                "name": s.name,
+                "config": s.config.to_json(),
+                "cipher": s.cipher,
+                "created_at": s.created_at.isoformat(),
+                "deleted_at": s.deleted_at.isoformat() if s.deleted_at else None,
+                "idem": s.idempotency_key,
+            }
+        )
+
+    def _apply(self, op: dict[str, Any]) -> None:
+        kind = op["op"]
+        if kind == "basin":
+            existing = self.basins.get(op["name"])
+            b = Basin(
+                name=op["name"],
+                config=parse_basin_config(op["config"]),
+                created_at=datetime.fromisoformat(op["created_at"]),
+                location=op["location"],
+                deleted_at=datetime.fromisoformat(op["deleted_at"]) if op["deleted_at"] else None,
+                idempotency_key=op["idem"],
+                streams=existing.streams if existing else {},
+            )
+            self.basins[b.name] = b
+        elif kind == "basin_gone":
+            self.basins.pop(op["name"], None)
+        elif kind == "stream":
+            basin = self.basins[op["basin"]]
+            s = basin.streams.get(op["name"])
+            if s is None:
+                s = self._new_stream(
+                    basin,
+                    op["name"],
+                    parse_stream_config(op["config"]),
+                    op["cipher"],
+                    datetime.fromisoformat(op["created_at"]),
+                    op["idem"],
+                )
+            s.config = parse_stream_config(op["config"])
+            s.deleted_at = datetime.fromisoformat(op["deleted_at"]) if op["deleted_at"] else None
+        elif kind == "stream_gone":
+            owner = self.basins.get(op["basin"])
+            if owner is not None:
+                owner.streams.pop(op["name"], None)
+
+    # -- basins -----------------------------------------------------------------
+
+    def basin(self, name: str) -> Basin:
+        """The basin, or ``basin_not_found``."""
+        b = self.basins.get(name)
+        if b is None:
+            raise ApiError("basin_not_found", f"basin `{name}` not found")
+        return b
+
+    async def create_basin(
+        self, name: str, raw_config: Any, location: str | None, request_token: str | None
+    ) -> tuple[Basin, bool]:
+        """POST create; returns the basin and whether it was created (False: no-op)."""
+        config = parse_basin_config(raw_config)
+        key = _idempotency_key(request_token, raw_config)
+        existing = self.basins.get(name)
+        if existing is not None:
+            existing.ensure_live()
+            if key is not None and key == existing.idempotency_key:
+                return existing, False
+            raise ApiError("resource_already_exists", f"basin `{name}` already exists")
+        b = Basin(name, config, self.clock.utcnow(), location=location, idempotency_key=key)
+        self.basins[name] = b
+        await self._save_basin(b)
+        return b, True
+
+    async def ensure_basin(
+        self, name: str, raw_config: Any, location: str | None
+    ) -> tuple[Basin, EnsureOutcome]:
+        """PUT ensure: make the basin exist with exactly this config."""
+        config = parse_basin_config(raw_config)
+        existing = self.basins.get(name)
+        if existing is None:
+            b = Basin(name, config, self.clock.utcnow(), location=location)
+            self.basins[name] = b
+            await self._save_basin(b)
+            return b, "created"
+        existing.ensure_live()
+        if existing.config == config:
+            return existing, "noop"
+        existing.config = config
+        await self._save_basin(existing)
+        return existing, "updated"
+
+    async def reconfigure_basin(self, name: str, patch: BasinPatch) -> BasinConfig:
+        """PATCH: apply a partial update."""
+        b = self.basin(name)
+        b.ensure_live()
+        b.config = patch.apply(b.config)
+        await self._save_basin(b)
+        return b.config
+
+    async def delete_basin(self, name: str) -> None:
+        """DELETE: mark the basin deleting; its streams go in the background."""
+        b = self.basin(name)
+        if b.deleted_at is not None:
+            return
+        b.deleted_at = self.clock.utcnow()
+        await self._save_basin(b)
+        for s in b.streams.values():
+            if s.deleted_at is None:
+                await self._mark_stream_deleted(s)
+
+    def list_basins(self, prefix: str, start_after: str, limit: int) -> tuple[list[Basin], bool]:
+        """A page of basins in byte order."""
+        names, more = _page(list(self.basins), prefix, start_after, limit)
+        return [self.basins[n] for n in names], more
+
+    # -- streams ----------------------------------------------------------------
+
+    def _new_stream(
+        self,
+        basin: Basin,
+        name: str,
+        config: StreamConfig,
+        cipher: str | None,
+        created_at: datetime,
+        idempotency_key: str | None,
+    ) -> Stream:
+        s = Stream(
+            basin.name, name, config, cipher, created_at, idempotency_key, self.store, self.clock
+        )
+        basin.streams[name] = s
+        return s
+
+    def stream(self, basin: str, name: str) -> Stream:
+        """The stream, or ``stream_not_found`` (the basin is not checked)."""
+        b = self.basins.get(basin)
+        s = b.streams.get(name) if b else None
+        if s is None:
+            raise ApiError("stream_not_found", f"stream `{name}` in basin `{basin}` not found")
+        return s
+
+    async def create_stream(
+        self, basin: str, name: str, raw_config: Any, request_token: str | None
+    ) -> tuple[Stream, bool]:
+        """POST create; returns the stream and whether it was created (False: no-op)."""
+        config = parse_stream_config(raw_config)
+        b = self.basin(basin)
+        b.ensure_live()
+        key = _idempotency_key(request_token, raw_config)
+        existing = b.streams.get(name)
+        if existing is not None:
+            existing.ensure_live()
+            if key is not None and key == existing.idempotency_key:
+                return existing, False
+            raise ApiError("resource_already_exists", f"stream `{name}` already exists")
+        s = self._new_stream(
+            b,
+            name,
+            config.resolved(b.config.default_stream_config),
+            b.config.stream_cipher,
+            self.clock.utcnow(),
+            key,
+        )
+        await self._save_stream(s)
+        return s, True
+
+    async def ensure_stream(
+        self, basin: str, name: str, raw_config: Any
+    ) -> tuple[Stream, EnsureOutcome]:
+        """PUT ensure: make the stream exist with exactly this config."""
+        b = self.basin(basin)
+        b.ensure_live()
+        config = parse_stream_config(raw_config).resolved(b.config.default_stream_config)
+        existing = b.streams.get(name)
+        if existing is None:
+            s = self._new_stream(b, name, config, b.config.stream_cipher, self.clock.utcnow(), None)
+            await self._save_stream(s)
+            return s, "created"
+        existing.ensure_live()
+        if existing.config == config:
+            return existing, "noop"
+        existing.config = config
+        await self._save_stream(existing)
+        return existing, "updated"
+
+    def stream_config(self, basin: str, name: str) -> StreamConfig:
+        """GET a stream's resolved config."""
+        s = self.stream(basin, name)
+        s.ensure_live()
+        return s.config
+
+    async def reconfigure_stream(self, basin: str, name: str, patch: StreamPatch) -> StreamConfig:
+        """PATCH: apply a partial update; cleared fields come from the basin defaults."""
+        b = self.basin(basin)
+        b.ensure_live()
+        s = self.stream(basin, name)
+        s.ensure_live()
+        s.config = patch.apply(s.config).resolved(b.config.default_stream_config)
+        await self._save_stream(s)
+        return s.config
+
+    async def delete_stream(self, basin: str, name: str) -> None:
+        """DELETE: mark the stream deleting; it disappears shortly after."""
+        s = self.stream(basin, name)
+        if s.deleted_at is None:
+            await self._mark_stream_deleted(s)
+
+    async def _mark_stream_deleted(self, s: Stream) -> None:
+        await s.durable()
+        s.deleted_at = self.clock.utcnow()
+        await self._save_stream(s)
+        s.notify()
+
+    def list_streams(
+        self, basin: str, prefix: str, start_after: str, limit: int
+    ) -> tuple[list[Stream], bool]:
+        """A page of a basin's streams in byte order (empty for a missing basin)."""
+        b = self.basins.get(basin)
+        if b is None:
+            return [], False
+        names, more = _page(list(b.streams), prefix, start_after, limit)
+        return [b.streams[n] for n in names], more
+
+    async def data_stream(self, basin: str, name: str, on: Literal["append", "read"]) -> Stream:
+        """The stream for a data-plane operation, auto-created if the basin says so."""
+        b = self.basin(basin)
+        s = b.streams.get(name)
+        if s is None:
+            b.ensure_live()
+            flag = (
+                b.config.create_stream_on_append
+                if on == "append"
+                else b.config.create_stream_on_read
+            )
+            if not flag:
+                raise ApiError("stream_not_found", f"stream `{name}` in basin `{basin}` not found")
+            s = self._new_stream(
+                b,
+                name,
+                StreamConfig().resolved(b.config.default_stream_config),
+                b.config.stream_cipher,
+                self.clock.utcnow(),
+                None,
+            )
+            await self._save_stream(s)
+        s.ensure_live()
+        return s
+
+    # -- background -------------------------------------------------------------
+
+    async def _maintain_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.maintenance_interval)
+            try:
+                await self.maintain()
+            except Exception:
+                log.exception("background maintenance failed")
+
+    async def maintain(self) -> None:
+        """One pass of background work: retention, delete-on-empty, finishing deletions."""
+        now = self.clock.now()
+        for b in list(self.basins.values()):
+            for s in list(b.streams.values()):
+                if s.deleted_at is not None:
+                    if now - s.deleted_at.timestamp() >= self.deletion_grace:
+                        del b.streams[s.name]
+                        await self.store.persist_meta(
+                            {"op": "stream_gone", "basin": b.name, "name": s.name}
+                        )
+                    continue
+                s.log.expire(int(now))
+                min_age = s.config.delete_on_empty_min_age or 0
+                if (
+                    min_age > 0
+                    and s.sessions == 0
+                    and s.log.is_empty()
+                    and now - s.last_write >= min_age
+                ):
+                    await self._mark_stream_deleted(s)
+            if (
+                b.deleted_at is not None
+                and not b.streams
+                and now - b.deleted_at.timestamp() >= self.deletion_grace
+            ):
+                del self.basins[b.name]
+                await self.store.persist_meta({"op": "basin_gone", "name": b.name})

@@ -1,0 +1,65 @@
+"""The ``s2-local`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from s2_local.server import build_app, listen, serve
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s2-local", description="An S2-compatible server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("serve", help="serve the S2 API")
+    run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    run.add_argument("--data-dir", help="keep data durably in this directory (default: in memory)")
+    run.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (HTTP/2 via ALPN)")
+    run.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``s2-local``."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("s2-local: --tls-cert and --tls-key go together")
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as e:
+        sys.exit(f"s2-local: cannot listen on {args.host}:{args.port}: {e}")
+    port = sock.getsockname()[1]
+    scheme = "https" if args.tls_cert else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    endpoint = f"{scheme}://{host}:{port}"
+    where = f"in {args.data_dir}" if args.data_dir else "in memory"
+
+    def announce() -> None:
+        print(f"s2-local serving {endpoint} ({where}). For clients:", flush=True)
+        for name, value in (
+            ("S2_ACCOUNT_ENDPOINT", endpoint),
+            ("S2_BASIN_ENDPOINT", endpoint),
+            ("S2_ACCESS_TOKEN", "ignored"),
+        ):
+            print(f"export {name}={value}", flush=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        app = build_app(args.data_dir, on_ready=announce)
+        await serve(sock, app, shutdown=stop, tls_cert=args.tls_cert, tls_key=args.tls_key)
+
+    try:
+        asyncio.run(run())
+    except RuntimeError as e:
+        sys.exit(f"s2-local: {e}")

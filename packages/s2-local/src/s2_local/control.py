@@ -1,0 +1,185 @@
+"""Control-plane handlers: basins and streams (JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from s2_sdk.protocol import (
+    MAX_LIST_LIMIT,
+    MAX_REQUEST_TOKEN_BYTES,
+    basin_name_error,
+    basin_prefix_error,
+    location_name_error,
+    stream_name_error,
+    stream_prefix_error,
+)
+
+from s2_local.account import Account
+from s2_local.config import parse_basin_patch, parse_stream_patch
+from s2_local.errors import ApiError
+from s2_local.http import Request, Send, respond, respond_json
+
+__all__ = ["BasinHandlers", "StreamHandlers", "list_params"]
+
+_PROVISION = "s2-provision-result"
+
+
+def list_params(req: Request, check: Callable[[str], str | None]) -> tuple[str, str, int]:
+    """``prefix``, ``start_after`` and ``limit`` (0 or above 1000 mean 1000)."""
+    q = req.query
+    prefix, start_after = q.get("prefix", ""), q.get("start_after", "")
+    for name, value in (("prefix", prefix), ("start_after", start_after)):
+        error = check(value)
+        if error:
+            raise ApiError("bad_query", f"invalid `{name}`: {error}")
+    raw = q.get("limit")
+    limit = MAX_LIST_LIMIT
+    if raw is not None:
+        if not raw.isdigit():
+            raise ApiError("bad_query", f"invalid `limit`: {raw!r}")
+        limit = int(raw)
+        if limit == 0 or limit > MAX_LIST_LIMIT:
+            limit = MAX_LIST_LIMIT
+    return prefix, start_after, limit
+
+
+def request_token(req: Request) -> str | None:
+    """The ``s2-request-token`` idempotency token, if any."""
+    token = req.header("s2-request-token")
+    if token is not None and len(token.encode()) > MAX_REQUEST_TOKEN_BYTES:
+        raise ApiError("bad_header", f"s2-request-token exceeds {MAX_REQUEST_TOKEN_BYTES} bytes")
+    return token
+
+
+def path_basin(name: str) -> str:
+    """A basin name from the path (``bad_path`` when invalid)."""
+    error = basin_name_error(name)
+    if error:
+        raise ApiError("bad_path", error)
+    return name
+
+
+def path_stream(name: str) -> str:
+    """A stream name from the path (``bad_path`` when invalid)."""
+    error = stream_name_error(name)
+    if error:
+        raise ApiError("bad_path", error)
+    return name
+
+
+def _location(body: dict[str, Any]) -> str | None:
+    location = body.get("location")
+    if location is None:
+        return None
+    if not isinstance(location, str) or location_name_error(location):
+        raise ApiError("bad_json", f"invalid location {location!r}")
+    return location
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ApiError("bad_json", f"{what} must be a JSON object")
+    return value
+
+
+class BasinHandlers:
+    """``/v1/basins`` routes."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+    async def list(self, req: Request, send: Send) -> None:
+        prefix, start_after, limit = list_params(req, basin_prefix_error)
+        basins, more = self.account.list_basins(prefix, start_after, limit)
+        await respond_json(
+            send,
+            200,
+            {"basins": [b.info_json() for b in basins], "has_more": more},
+            accept_encoding=req.header("accept-encoding"),
+        )
+
+    async def create(self, req: Request, send: Send) -> None:
+        token = request_token(req)
+        body = _object(await req.json(), "create basin request")
+        name = body.get("basin")
+        if not isinstance(name, str) or basin_name_error(name):
+            raise ApiError("bad_json", basin_name_error(str(name)) or "`basin` must be a string")
+        basin, created = await self.account.create_basin(
+            name, body.get("config"), _location(body), token
+        )
+        await respond_json(
+            send, 201, basin.info_json(), [(_PROVISION, "created" if created else "noop")]
+        )
+
+    async def get(self, req: Request, send: Send, name: str) -> None:
+        basin = self.account.basin(path_basin(name))
+        await respond_json(send, 200, basin.config.to_json())
+
+    async def ensure(self, req: Request, send: Send, name: str) -> None:
+        name = path_basin(name)
+        body = await req.json(optional=True)
+        body = {} if body is None else _object(body, "ensure basin request")
+        basin, outcome = await self.account.ensure_basin(name, body.get("config"), _location(body))
+        status = 201 if outcome == "created" else 200
+        await respond_json(send, status, basin.info_json(), [(_PROVISION, outcome)])
+
+    async def reconfigure(self, req: Request, send: Send, name: str) -> None:
+        name = path_basin(name)
+        patch = parse_basin_patch(await req.json())
+        config = await self.account.reconfigure_basin(name, patch)
+        await respond_json(send, 200, config.to_json())
+
+    async def delete(self, req: Request, send: Send, name: str) -> None:
+        await self.account.delete_basin(path_basin(name))
+        await respond(send, 202)
+
+
+class StreamHandlers:
+    """``/v1/streams`` routes (the basin comes from ``s2-basin`` or the host)."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+    async def list(self, req: Request, send: Send, basin: str) -> None:
+        prefix, start_after, limit = list_params(req, stream_prefix_error)
+        streams, more = self.account.list_streams(basin, prefix, start_after, limit)
+        await respond_json(
+            send,
+            200,
+            {"streams": [s.info_json() for s in streams], "has_more": more},
+            accept_encoding=req.header("accept-encoding"),
+        )
+
+    async def create(self, req: Request, send: Send, basin: str) -> None:
+        token = request_token(req)
+        body = _object(await req.json(), "create stream request")
+        name = body.get("stream")
+        if not isinstance(name, str) or stream_name_error(name):
+            raise ApiError("bad_json", stream_name_error(str(name)) or "`stream` must be a string")
+        stream, created = await self.account.create_stream(basin, name, body.get("config"), token)
+        await respond_json(
+            send, 201, stream.info_json(), [(_PROVISION, "created" if created else "noop")]
+        )
+
+    async def get(self, req: Request, send: Send, basin: str, name: str) -> None:
+        config = self.account.stream_config(basin, path_stream(name))
+        await respond_json(send, 200, config.to_json())
+
+    async def ensure(self, req: Request, send: Send, basin: str, name: str) -> None:
+        name = path_stream(name)
+        stream, outcome = await self.account.ensure_stream(
+            basin, name, await req.json(optional=True)
+        )
+        status = 201 if outcome == "created" else 200
+        await respond_json(send, status, stream.info_json(), [(_PROVISION, outcome)])
+
+    async def reconfigure(self, req: Request, send: Send, basin: str, name: str) -> None:
+        name = path_stream(name)
+        patch = parse_stream_patch(await req.json())
+        config = await self.account.reconfigure_stream(basin, name, patch)
+        await respond_json(send, 200, config.to_json())
+
+    async def delete(self, req: Request, send: Send, basin: str, name: str) -> None:
+        await self.account.delete_stream(basin, path_stream(name))
+        await respond(send, 202)

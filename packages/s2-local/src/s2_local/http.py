@@ -1,0 +1,160 @@
+"""Minimal ASGI request/response helpers for the s2-local application."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from s2_sdk.protocol import (
+    COMPRESSION_THRESHOLD,
+    Codec,
+    CompressionError,
+    codec_from_accept_encoding,
+    codec_from_content_encoding,
+    compress,
+    decompress,
+)
+
+from s2_local.errors import ApiError
+
+__all__ = ["Receive", "Request", "Scope", "Send", "respond", "respond_error", "respond_json"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""Largest unary request body accepted (after decompression: 2 MiB of payload)."""
+
+
+class Disconnected(Exception):
+    """The client went away before the request body was read."""
+
+
+class Request:
+    """An HTTP request: method, decoded path segments, query, headers, body."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.split(b"?", 1)[0].decode("latin-1")
+        self.segments = [unquote(s, errors="strict") for s in path.split("/")[1:]]
+        self.headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            self.headers[key] = f"{self.headers[key]},{text}" if key in self.headers else text
+        self._query: dict[str, str] | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters (the last value wins)."""
+        if self._query is None:
+            try:
+                pairs = parse_qsl(
+                    self.scope["query_string"].decode("latin-1"),
+                    keep_blank_values=True,
+                    strict_parsing=False,
+                    errors="strict",
+                )
+            except (UnicodeDecodeError, ValueError) as e:
+                raise ApiError("bad_query", f"invalid query string: {e}") from e
+            self._query = dict(pairs)
+        return self._query
+
+    def header(self, name: str) -> str | None:
+        """A request header value (names are case-insensitive)."""
+        return self.headers.get(name)
+
+    def media_type(self, header: str) -> str:
+        """The first media type in ``Content-Type`` or ``Accept``, lowercased, no parameters."""
+        value = self.headers.get(header, "")
+        return value.split(",")[0].split(";")[0].strip().lower()
+
+    async def body(self, bad_code: str = "bad_json") -> bytes:
+        """The whole request body, decompressed per ``Content-Encoding``.
+
+        Raises:
+            ApiError: ``bad_code`` when the body is too large or cannot be decompressed.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError(bad_code, f"request body exceeds {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        data = b"".join(chunks)
+        codec = codec_from_content_encoding(self.headers.get("content-encoding"))
+        if codec is None:
+            raise ApiError("bad_header", "unsupported Content-Encoding (use zstd or gzip)")
+        try:
+            return decompress(data, codec, MAX_BODY_BYTES)
+        except CompressionError as e:
+            raise ApiError(bad_code, f"request body could not be decompressed: {e}") from e
+
+    async def json(self, *, optional: bool = False) -> Any:
+        """The body as JSON; with ``optional``, an absent body (or no Content-Type) is None."""
+        content_type = self.media_type("content-type")
+        is_json = content_type == "application/json" or (
+            content_type.startswith("application/") and content_type.endswith("+json")
+        )
+        data = await self.body()
+        if optional and (not data.strip() or not content_type):
+            return None
+        if not is_json:
+            raise ApiError("bad_json", "Expected request with `Content-Type: application/json`")
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ApiError("bad_json", f"invalid JSON body: {e}") from e
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: bytes = b"",
+    content_type: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    accept_encoding: str | None = None,
+) -> None:
+    """Send a complete response, compressing bodies over 1 KiB if the client accepts it."""
+    raw_headers = [(k.encode(), v.encode()) for k, v in headers]
+    if content_type is not None:
+        raw_headers.append((b"content-type", content_type.encode()))
+    if accept_encoding and len(body) > COMPRESSION_THRESHOLD:
+        codec = codec_from_accept_encoding(accept_encoding)
+        if codec is not Codec.NONE:
+            body = compress(body, codec)
+            raw_headers.append((b"content-encoding", str(codec.content_encoding).encode()))
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def respond_json(
+    send: Send,
+    status: int,
+    value: Any,
+    headers: Iterable[tuple[str, str]] = (),
+    accept_encoding: str | None = None,
+) -> None:
+    """Send a JSON response."""
+    body = json.dumps(value, separators=(",", ":")).encode()
+    await respond(send, status, body, "application/json", headers, accept_encoding)
+
+
+async def respond_error(send: Send, error: ApiError) -> None:
+    """Send an API error with its status and JSON body."""
+    await respond(send, error.status, error.body(), "application/json")

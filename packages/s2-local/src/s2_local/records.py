@@ -1,0 +1,153 @@
+"""Data-plane handlers: append, read (unary JSON/protobuf and SSE) and check-tail."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from google.protobuf.message import DecodeError
+from s2_sdk.protocol import pb
+
+from s2_local.account import Account
+from s2_local.crypto import parse_key_header
+from s2_local.errors import ApiError
+from s2_local.formats import append_input_from_json, parse_format, read_batch_to_json
+from s2_local.http import Request, Send, respond, respond_json
+from s2_local.reads import Batch, ReadParams, batch_payload, read_events
+from s2_local.sessions import append_session, read_session, watch_disconnect
+from s2_local.stream import check_append_input
+
+__all__ = ["RecordHandlers"]
+
+PROTO_TYPES = ("application/protobuf", "application/x-protobuf")
+S2S = "s2s/proto"
+_STREAMING_HEADERS = [("cache-control", "no-cache, no-transform"), ("x-accel-buffering", "no")]
+
+
+class RecordHandlers:
+    """``/v1/streams/{stream}/records`` routes."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+    async def append(self, req: Request, send: Send, basin: str, name: str) -> None:
+        content_type = req.media_type("content-type")
+        key = parse_key_header(req.header("s2-encryption-key"))
+        if content_type == S2S:
+            stream = await self.account.data_stream(basin, name, "append")
+            await append_session(req, send, stream, key)
+            return
+        if content_type in PROTO_TYPES:
+            data = await req.body("bad_proto")
+            try:
+                inp = pb.AppendInput.FromString(data)
+            except DecodeError as e:
+                raise ApiError("bad_proto", f"invalid AppendInput: {e}") from e
+        else:
+            fmt = parse_format(req.header("s2-format"))
+            inp = append_input_from_json(await req.json(), fmt)
+        metered = check_append_input(inp)
+        stream = await self.account.data_stream(basin, name, "append")
+        ack = await stream.append(inp, metered, key)
+        if req.media_type("accept") in PROTO_TYPES:
+            await respond(send, 200, ack.to_proto().SerializeToString(), "application/protobuf")
+        else:
+            await respond_json(send, 200, ack.to_json())
+
+    async def read(self, req: Request, send: Send, basin: str, name: str) -> None:
+        params = ReadParams.from_query(req.query)
+        key = parse_key_header(req.header("s2-encryption-key"))
+        if req.media_type("content-type") == S2S:
+            stream = await self.account.data_stream(basin, name, "read")
+            stream.check_read_key(key)
+            await read_session(req, send, stream, params, key)
+            return
+        if req.media_type("accept") == "text/event-stream":
+            await self._sse(req, send, basin, name, params, key)
+            return
+        fmt = parse_format(req.header("s2-format"))
+        params = params.bounded(unary=True)
+        stream = await self.account.data_stream(basin, name, "read")
+        stream.check_read_key(key)
+        start = params.start_seq(stream)
+        got: Batch | None = None
+        async with contextlib.aclosing(read_events(stream, params, start)) as events:
+            async for event in events:
+                if isinstance(event, Batch):
+                    got = event
+                    break
+        payload = batch_payload(stream, got, got.tail if got else None, key)
+        if req.media_type("accept") in PROTO_TYPES:
+            await respond(
+                send,
+                200,
+                payload,
+                "application/protobuf",
+                accept_encoding=req.header("accept-encoding"),
+            )
+        else:
+            await respond_json(
+                send,
+                200,
+                read_batch_to_json(pb.ReadBatch.FromString(payload), fmt),
+                accept_encoding=req.header("accept-encoding"),
+            )
+
+    async def tail(self, req: Request, send: Send, basin: str, name: str) -> None:
+        stream = await self.account.data_stream(basin, name, "read")
+        seq_num, timestamp = stream.tail
+        await respond_json(send, 200, {"tail": {"seq_num": seq_num, "timestamp": timestamp}})
+
+    async def _sse(
+        self,
+        req: Request,
+        send: Send,
+        basin: str,
+        name: str,
+        params: ReadParams,
+        key: bytes | None,
+    ) -> None:
+        fmt = parse_format(req.header("s2-format"))
+        last_event_id = req.header("last-event-id")
+        if last_event_id:
+            params = params.resumed(last_event_id)
+        stream = await self.account.data_stream(basin, name, "read")
+        stream.check_read_key(key)
+        start = params.start_seq(stream)
+        headers = [(b"content-type", b"text/event-stream")] + [
+            (k.encode(), v.encode()) for k, v in _STREAMING_HEADERS
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        async def events() -> None:
+            count = size = 0
+            async with contextlib.aclosing(read_events(stream, params, start)) as stream_events:
+                async for event in stream_events:
+                    if isinstance(event, Batch):
+                        count += event.records.count
+                        size += event.records.metered
+                        payload = batch_payload(stream, event, event.tail, key)
+                        data = json.dumps(read_batch_to_json(pb.ReadBatch.FromString(payload), fmt))
+                        text = (
+                            f"event: batch\nid: {event.records.last_seq},{count},{size}\n"
+                            f"data: {data}\n\n"
+                        )
+                    else:
+                        ping = {
+                            "timestamp": self.account.clock.now_ms(),
+                            "tail": {"seq_num": event.tail[0], "timestamp": event.tail[1]},
+                        }
+                        text = f"event: ping\ndata: {json.dumps(ping)}\n\n"
+                    await send(
+                        {"type": "http.response.body", "body": text.encode(), "more_body": True}
+                    )
+
+        try:
+            finished = await watch_disconnect(req, events())
+        except ApiError as e:
+            body = f"event: error\ndata: {e.body().decode()}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        if finished:
+            done = b"data: [DONE]\n\n"
+            await send({"type": "http.response.body", "body": done, "more_body": False})

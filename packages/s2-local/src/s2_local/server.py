@@ -1,0 +1,243 @@
+"""Running s2-local: in the current event loop, in a background thread, or as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from s2_local.account import Account
+from s2_local.app import S2App
+from s2_local.clock import Clock
+from s2_local.store import DiskStore, Store
+
+__all__ = ["Server", "ServerProcess", "build_app", "listen", "serve"]
+
+log = logging.getLogger("s2_local.server")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (port 0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(sock: socket.socket, tls_cert: str | None, tls_key: str | None) -> Config:
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.keep_alive_timeout = 300
+    config.h2_max_concurrent_streams = 1000
+    config.graceful_timeout = 3
+    config.accesslog = None
+    config.errorlog = logging.getLogger("s2_local.hypercorn")
+    if tls_cert or tls_key:
+        if not (tls_cert and tls_key):
+            raise ValueError("TLS needs both a certificate and a key")
+        config.certfile = tls_cert
+        config.keyfile = tls_key
+        config.alpn_protocols = ["h2", "http/1.1"]
+    return config
+
+
+def build_app(
+    data_dir: str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> S2App:
+    """The S2 application over a fresh account: in memory, or durable in ``data_dir``."""
+    store = DiskStore(data_dir) if data_dir is not None else Store()
+    return S2App(Account(store, clock), on_ready=on_ready)
+
+
+async def serve(
+    sock: socket.socket,
+    app: S2App,
+    *,
+    shutdown: asyncio.Event,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> None:
+    """Serve ``app`` on a listening socket until ``shutdown`` is set."""
+    config = _config(sock, tls_cert, tls_key)
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)  # type: ignore[arg-type]
+
+
+class Server:
+    """An s2-local server on a background thread, for tests and embedding.
+
+    Example::
+
+        with Server() as server:
+            os.environ.update(server.env())
+            ...  # use any S2 client against server.endpoint
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.host = host
+        self._sock = listen(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._app = build_app(data_dir, clock)
+        self.account = self._app.account
+        self._tls = (tls_cert, tls_key)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL (scheme, host, port) for both the account and basin endpoints."""
+        scheme = "https" if self._tls[0] else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """The ``S2_*`` environment variables a client needs."""
+        return {
+            "S2_ACCOUNT_ENDPOINT": self.endpoint,
+            "S2_BASIN_ENDPOINT": self.endpoint,
+            "S2_ACCESS_TOKEN": "ignored",
+        }
+
+    def start(self, timeout: float = 10.0) -> Server:
+        """Start serving on a daemon thread; returns once the server accepts requests."""
+        self._thread = threading.Thread(target=self._run, name="s2-local", daemon=True)
+        self._thread.start()
+        if not self._app.ready.wait(timeout):
+            raise RuntimeError(f"s2-local did not start: {self._error!r}")
+        return self
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await serve(
+                self._sock,
+                self._app,
+                shutdown=self._stop,
+                tls_cert=self._tls[0],
+                tls_key=self._tls[1],
+            )
+
+        try:
+            asyncio.run(main())
+        except BaseException as e:
+            self._error = e
+            log.exception("s2-local stopped with an error")
+
+    def call(self, fn: object) -> None:
+        """Run a callable on the server's event loop thread (for test hooks)."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(fn)  # type: ignore[arg-type]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the thread to end."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServerProcess:
+    """s2-local in a child process (``python -m s2_local serve``), e.g. to kill it hard."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.host = host
+        self.port = port
+        self.endpoint = ""
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        """Start the child and wait until it prints its endpoint."""
+        args = [
+            sys.executable,
+            "-m",
+            "s2_local",
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        if self.data_dir is not None:
+            args += ["--data-dir", str(self.data_dir)]
+        self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        timer = threading.Timer(timeout, self._proc.kill)
+        timer.start()
+        try:
+            for line in self._proc.stdout:
+                match = re.search(r"S2_ACCOUNT_ENDPOINT=(\S+)", line)
+                if match:
+                    self.endpoint = match.group(1)
+                    self.port = int(self.endpoint.rsplit(":", 1)[1])
+                    return self
+        finally:
+            timer.cancel()
+        raise RuntimeError(f"s2-local exited with {self._proc.wait()} before it was ready")
+
+    def kill(self) -> None:
+        """SIGKILL the child (no shutdown, no flush) and reap it."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait()
+            self._proc = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the child and wait for it to exit."""
+        if self._proc is not None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None

@@ -1,0 +1,171 @@
+"""S2S sessions: the full-duplex append session and the read session.
+
+Both answer 200 with ``Content-Type: s2s/proto`` at once and then exchange
+frames. Errors after that point end the response with a terminal frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from s2_sdk.protocol import (
+    Codec,
+    FrameDecoder,
+    FrameError,
+    codec_from_accept_encoding,
+    encode_frame,
+    encode_terminal_frame,
+    pb,
+)
+
+from s2_local.errors import ApiError
+from s2_local.http import Request, Send
+from s2_local.reads import Batch, ReadParams, batch_payload, read_events
+from s2_local.stream import Ack, Stream, check_append_input
+
+__all__ = ["append_session", "read_session", "watch_disconnect"]
+
+_HEADERS = [
+    (b"content-type", b"s2s/proto"),
+    (b"cache-control", b"no-cache, no-transform"),
+    (b"x-accel-buffering", b"no"),
+]
+_END = object()
+
+
+async def _start(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+
+
+async def _frame(send: Send, data: bytes) -> None:
+    await send({"type": "http.response.body", "body": data, "more_body": True})
+
+
+async def _finish(send: Send, error: ApiError | None = None) -> None:
+    body = encode_terminal_frame(error.status, error.body()) if error else b""
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def watch_disconnect(req: Request, work: Coroutine[Any, Any, None]) -> bool:
+    """Run ``work`` (a response producer) until it ends or the client goes away.
+
+    Returns False when the client went away first (``work`` is then cancelled);
+    re-raises what ``work`` raised.
+    """
+    task = asyncio.ensure_future(work)
+
+    async def wait_disconnect() -> None:
+        while (await req.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(wait_disconnect())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (watcher, task):
+            if not t.done():
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+    if task.cancelled():
+        return False
+    task.result()
+    return True
+
+
+async def read_session(
+    req: Request, send: Send, stream: Stream, params: ReadParams, key: bytes | None
+) -> None:
+    """Stream ``ReadBatch`` frames (heartbeats are empty batches with a tail)."""
+    start = params.start_seq(stream)
+    codec = codec_from_accept_encoding(req.header("accept-encoding"))
+    await _start(send)
+    stream.sessions += 1
+
+    async def produce() -> None:
+        async with contextlib.aclosing(read_events(stream, params, start)) as events:
+            async for event in events:
+                if isinstance(event, Batch):
+                    payload = batch_payload(stream, event, event.tail, key)
+                else:
+                    payload = batch_payload(stream, None, event.tail, key)
+                await _frame(send, encode_frame(payload, codec))
+
+    try:
+        finished = await watch_disconnect(req, produce())
+    except ApiError as e:
+        await _finish(send, e)
+        return
+    finally:
+        stream.sessions -= 1
+    if finished:
+        await _finish(send)
+
+
+async def append_session(req: Request, send: Send, stream: Stream, key: bytes | None) -> None:
+    """Take ``AppendInput`` frames, answer one ``AppendAck`` frame each, in order.
+
+    The first failure poisons the session: later inputs are not applied, acks
+    already due are sent, then the error as a terminal frame.
+    """
+    stream.check_read_key(key)
+    codec = codec_from_accept_encoding(req.header("accept-encoding"))
+    await _start(send)
+    stream.sessions += 1
+    pending: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def take_inputs() -> None:
+        decoder = FrameDecoder()
+        while True:
+            message = await req.receive()
+            if message["type"] == "http.disconnect":
+                pending.put_nowait(_END)
+                return
+            try:
+                for frame in decoder.feed(message.get("body", b"")):
+                    if frame.terminal:
+                        raise ApiError("bad_frame", "Unexpected terminal frame as input")
+                    try:
+                        inp = pb.AppendInput.FromString(frame.payload)
+                    except DecodeError as e:
+                        raise ApiError("bad_frame", f"invalid AppendInput: {e}") from e
+                    metered = check_append_input(inp)
+                    pending.put_nowait(stream.sequence(inp, metered, key))
+            except FrameError as e:
+                pending.put_nowait(ApiError("bad_frame", str(e)))
+                return
+            except ApiError as e:
+                pending.put_nowait(e)
+                return
+            if not message.get("more_body", False):
+                if decoder.pending:
+                    pending.put_nowait(ApiError("bad_frame", "truncated frame at end of input"))
+                else:
+                    pending.put_nowait(_END)
+                return
+
+    reader = asyncio.ensure_future(take_inputs())
+    try:
+        while True:
+            item = await pending.get()
+            if item is _END:
+                await _finish(send)
+                return
+            if isinstance(item, ApiError):
+                await _finish(send, item)
+                return
+            try:
+                ack: Ack = await item
+            except ApiError as e:
+                await _finish(send, e)
+                return
+            await _frame(send, encode_frame(ack.to_proto().SerializeToString(), Codec(codec)))
+    finally:
+        stream.sessions -= 1
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader

@@ -1,0 +1,356 @@
+"""One stream: its sequencer, durable tail, fencing token, trim point and records.
+
+Everything here runs on the server's event loop. Sequencing an append is a
+synchronous section (no ``await`` between the checks and the assignment), so
+appends are ordered by arrival and sequence numbers are gapless. Readers see
+records only up to the durable tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from array import array
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from s2_sdk.protocol import (
+    COMMAND_FENCE,
+    COMMAND_TRIM,
+    MAX_BATCH_METERED_BYTES,
+    MAX_BATCH_RECORDS,
+    MAX_FENCING_TOKEN_BYTES,
+    command_of,
+    pb,
+    record_error,
+)
+
+from s2_local.clock import Clock
+from s2_local.config import StreamConfig
+from s2_local.crypto import AES_GCM_MAX_SEQ_NUM, RecordCipher
+from s2_local.errors import ApiError, ConditionFailed
+from s2_local.log import ReadSlice, RecordLog, split_entries
+
+if TYPE_CHECKING:
+    from s2_local.store import AppendEntry, Store
+
+__all__ = ["Ack", "Stream", "check_append_input", "rfc3339"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Positions of an acknowledged append: (seq_num, timestamp) pairs."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+    tail: tuple[int, int]
+
+    def to_proto(self) -> pb.AppendAck:
+        """The protobuf ``AppendAck``."""
+        return pb.AppendAck(
+            start=pb.StreamPosition(seq_num=self.start[0], timestamp=self.start[1]),
+            end=pb.StreamPosition(seq_num=self.end[0], timestamp=self.end[1]),
+            tail=pb.StreamPosition(seq_num=self.tail[0], timestamp=self.tail[1]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON ``AppendAck``."""
+        return {
+            name: {"seq_num": pos[0], "timestamp": pos[1]}
+            for name, pos in (("start", self.start), ("end", self.end), ("tail", self.tail))
+        }
+
+
+def check_append_input(inp: pb.AppendInput) -> array[int]:
+    """Validate a batch before it reaches any stream; return each record's metered size.
+
+    Raises:
+        ApiError: ``invalid`` (422) for a batch the protocol does not allow.
+    """
+    records = inp.records
+    if not records:
+        raise ApiError("invalid", "record batch must not be empty")
+    if len(records) > MAX_BATCH_RECORDS:
+        raise ApiError("invalid", f"record batch must not exceed {MAX_BATCH_RECORDS} records")
+    if inp.HasField("fencing_token") and (
+        len(inp.fencing_token.encode()) > MAX_FENCING_TOKEN_BYTES
+    ):
+        raise ApiError("invalid", f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+    metered = array("I")
+    total = 0
+    for r in records:
+        headers = r.headers
+        size = 8 + len(r.body)
+        if headers:
+            for h in headers:
+                size += 2 + len(h.name) + len(h.value)
+            error = record_error(headers, r.body, size)
+            if error:
+                raise ApiError("invalid", error)
+        elif size > MAX_BATCH_METERED_BYTES:
+            raise ApiError("invalid", "record must have metered size less than 1 MiB")
+        metered.append(size)
+        total += size
+    if total > MAX_BATCH_METERED_BYTES:
+        raise ApiError("invalid", "record batch must not exceed a metered size of 1 MiB")
+    return metered
+
+
+class Stream:
+    """A stream of a basin, with its sequencer."""
+
+    def __init__(
+        self,
+        basin: str,
+        name: str,
+        config: StreamConfig,
+        cipher: str | None,
+        created_at: datetime,
+        idempotency_key: str | None,
+        store: Store,
+        clock: Clock,
+    ) -> None:
+        self.basin = basin
+        self.name = name
+        self.config = config
+        self.cipher = cipher
+        self.created_at = created_at
+        self.deleted_at: datetime | None = None
+        self.idempotency_key = idempotency_key
+        self.log = RecordLog()
+        self.next_seq = 0
+        self.last_timestamp = 0
+        self.tail_seq = 0
+        self.tail_timestamp = 0
+        self.fencing_token = ""
+        self.trim_point = 0
+        self.last_write = clock.now()
+        self.sessions = 0
+        self._store = store
+        self._clock = clock
+        self._pending: asyncio.Future[None] | None = None
+        self._changed: asyncio.Future[None] | None = None
+
+    # -- info -------------------------------------------------------------------
+
+    @property
+    def tail(self) -> tuple[int, int]:
+        """The durable tail: next sequence number, timestamp of the last record."""
+        return self.tail_seq, self.tail_timestamp
+
+    def info_json(self) -> dict[str, Any]:
+        """The JSON ``StreamInfo``."""
+        return {
+            "name": self.name,
+            "created_at": rfc3339(self.created_at),
+            "deleted_at": rfc3339(self.deleted_at) if self.deleted_at else None,
+            "cipher": self.cipher,
+        }
+
+    def ensure_live(self) -> None:
+        """Raise ``stream_deletion_pending`` if the stream is being deleted."""
+        if self.deleted_at is not None:
+            raise ApiError("stream_deletion_pending", f"stream `{self.name}` is being deleted")
+
+    # -- append -----------------------------------------------------------------
+
+    async def append(self, inp: pb.AppendInput, metered: array[int], key: bytes | None) -> Ack:
+        """Sequence a validated batch and wait until it is durable."""
+        return await self.sequence(inp, metered, key)
+
+    def sequence(
+        self, inp: pb.AppendInput, metered: array[int], key: bytes | None
+    ) -> asyncio.Future[Ack]:
+        """Sequence a batch now (in arrival order); the future resolves once it is durable.
+
+        Raises synchronously for errors that do not depend on durability; a
+        condition failure is reported (through the future) once the state it
+        refers to is durable.
+        """
+        self.ensure_live()
+        cipher = self._cipher_for(key)
+        if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
+            return self._fail_when_durable(ConditionFailed(fencing_token=self.fencing_token))
+        if inp.HasField("match_seq_num") and inp.match_seq_num != self.next_seq:
+            return self._fail_when_durable(ConditionFailed(seq_num=self.next_seq))
+        now = self._clock.now_ms()
+        records = inp.records
+        timestamps = self._timestamps(records, now)
+        first = self.next_seq
+        batch = pb.ReadBatch()
+        out = batch.records
+        token, trim = self.fencing_token, self.trim_point
+        for i, r in enumerate(records):
+            seq = first + i
+            command = command_of(r.headers) if r.headers else None
+            if command == COMMAND_FENCE:
+                token = r.body.decode()
+            elif command == COMMAND_TRIM:
+                trim = max(trim, min(int.from_bytes(r.body, "big"), seq + 1))
+            if cipher is None or command is not None:
+                out.add(seq_num=seq, timestamp=timestamps[i], headers=r.headers, body=r.body)
+            else:
+                if cipher.algorithm == "aes-256-gcm" and seq > AES_GCM_MAX_SEQ_NUM:
+                    raise ApiError(
+                        "invalid", f"max assignable sequence number is {AES_GCM_MAX_SEQ_NUM}"
+                    )
+                plain = pb.SequencedRecord(headers=r.headers, body=r.body).SerializeToString()
+                out.add(seq_num=seq, timestamp=timestamps[i], body=cipher.seal(plain, seq))
+        data = batch.SerializeToString()
+        retention = self.config.retention_secs
+        expires = 0 if retention is None else int(now // 1000) + retention
+        self.log.append(data, split_entries(data), timestamps, metered, expires)
+        self.next_seq = first + len(records)
+        self.last_timestamp = timestamps[-1]
+        self.fencing_token, self.trim_point = token, trim
+        self.last_write = self._clock.now()
+        end = (self.next_seq, self.last_timestamp)
+        start = (first, timestamps[0])
+        result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        persisted = self._store.persist_append(self, data, timestamps, metered, expires)
+        if persisted is None:
+            self._made_durable(end)
+            result.set_result(Ack(start, end, self.tail))
+        else:
+            self._pending = persisted
+            persisted.add_done_callback(functools.partial(self._persisted, start, end, result))
+        return result
+
+    def _cipher_for(self, key: bytes | None) -> RecordCipher | None:
+        if self.cipher is None:
+            return None
+        if key is None:
+            raise ApiError(
+                "bad_header", f"missing encryption key for stream cipher '{self.cipher}'"
+            )
+        return RecordCipher(self.cipher, key)
+
+    def _timestamps(self, records: Any, now: int) -> array[int]:
+        mode = self.config.timestamping_mode
+        uncapped = self.config.timestamping_uncapped
+        prev = self.last_timestamp
+        out = array("Q")
+        for r in records:
+            if mode == "arrival":
+                ts = now
+            elif r.HasField("timestamp"):
+                ts = r.timestamp
+            elif mode == "client-require":
+                raise ApiError("invalid", "record timestamp was required but was missing")
+            else:
+                ts = now
+            if ts > now and not uncapped:
+                ts = now
+            if ts < prev:
+                ts = prev
+            prev = ts
+            out.append(ts)
+        return out
+
+    def _fail_when_durable(self, error: ApiError) -> asyncio.Future[Ack]:
+        result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        pending = self._pending
+        if pending is None or pending.done():
+            result.set_exception(error)
+        else:
+
+            def fail(_: asyncio.Future[None]) -> None:
+                if not result.done():
+                    result.set_exception(error)
+
+            pending.add_done_callback(fail)
+        return result
+
+    def _persisted(
+        self,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        result: asyncio.Future[Ack],
+        persisted: asyncio.Future[None],
+    ) -> None:
+        error = persisted.exception() if not persisted.cancelled() else None
+        if error is None and not persisted.cancelled():
+            self._made_durable(end)
+        if result.done():
+            return
+        if error is not None:
+            result.set_exception(error)
+        elif persisted.cancelled():
+            result.set_exception(ApiError("storage", "append was not persisted"))
+        else:
+            result.set_result(Ack(start, end, self.tail))
+
+    def _made_durable(self, end: tuple[int, int]) -> None:
+        if end[0] > self.tail_seq:
+            self.tail_seq, self.tail_timestamp = end
+            if self.trim_point > self.log.start:
+                self.log.trim(min(self.trim_point, self.tail_seq))
+            self.notify()
+
+    async def durable(self) -> None:
+        """Wait until everything sequenced so far is durable."""
+        pending = self._pending
+        if pending is not None and not pending.done():
+            await asyncio.shield(pending)
+
+    def restore(self, entry: AppendEntry) -> None:
+        """Re-apply an append read back from the store (recovery)."""
+        self.log.append(
+            entry.data, split_entries(entry.data), entry.timestamps, entry.metered, entry.expires_at
+        )
+        self.next_seq = self.tail_seq = entry.first_seq + len(entry.timestamps)
+        self.last_timestamp = self.tail_timestamp = entry.timestamps[-1]
+        self.fencing_token, self.trim_point = entry.fencing_token, entry.trim_point
+        self.log.trim(min(self.trim_point, self.tail_seq))
+
+    # -- read -------------------------------------------------------------------
+
+    def read(self, seq: int, max_count: int, max_bytes: int, until: int | None) -> ReadSlice:
+        """Durable records from ``seq`` within the limits (see :meth:`RecordLog.read`)."""
+        self.log.expire(int(self._clock.now()))
+        return self.log.read(seq, self.tail_seq, max_count, max_bytes, until)
+
+    def seek_timestamp(self, timestamp: int) -> int:
+        """First durable sequence number whose timestamp is >= ``timestamp``."""
+        return self.log.seek_timestamp(timestamp, self.tail_seq)
+
+    def decode(self, data: bytes, key: bytes | None) -> pb.ReadBatch:
+        """Parse encoded entries into a ``ReadBatch``, decrypting when the stream has a cipher."""
+        batch = pb.ReadBatch.FromString(data)
+        if self.cipher is None:
+            return batch
+        cipher = self._cipher_for(key)
+        assert cipher is not None
+        for r in batch.records:
+            if not r.headers:
+                plain = pb.SequencedRecord.FromString(cipher.open(r.body, r.seq_num))
+                r.body = plain.body
+                r.headers.extend(plain.headers)
+        return batch
+
+    def check_read_key(self, key: bytes | None) -> None:
+        """Raise ``bad_header`` before a read when an encrypted stream gets no key."""
+        self._cipher_for(key)
+
+    async def changed(self, timeout: float | None) -> bool:
+        """Wait until the durable tail moves or the stream is deleted; False on timeout."""
+        if self._changed is None:
+            self._changed = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def notify(self) -> None:
+        """Wake every reader waiting in :meth:`changed`."""
+        if self._changed is not None:
+            if not self._changed.done():
+                self._changed.set_result(None)
+            self._changed = None
+
+
+def rfc3339(value: datetime) -> str:
+    """Format a datetime as RFC 3339 in UTC with a `Z`."""
+    return value.isoformat().replace("+00:00", "Z")
