@@ -1,0 +1,60 @@
+"""Installing the published S2 clients (in their own environments) to test against."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+CACHE = Path(os.environ.get("S2_TEST_CACHE", Path.home() / ".cache" / "s2-python-tests"))
+OFFICIAL_PY_SDK = "s2-sdk==0.13.0"
+OFFICIAL_NODE_SDK = "@s2-dev/streamstore@0.27.0"
+
+
+def official_python() -> Path:
+    """A virtualenv with the official `s2-sdk` (it shares our import name)."""
+    home = CACHE / OFFICIAL_PY_SDK.replace("==", "-")
+    python = home / "bin" / "python"
+    if not (home / ".ready").exists():
+        shutil.rmtree(home, ignore_errors=True)
+        venv.create(home, with_pip=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", OFFICIAL_PY_SDK],
+            check=True,
+        )
+        (home / ".ready").touch()
+    return python
+
+
+def official_node() -> Path:
+    """A folder with the official `@s2-dev/streamstore` installed; skips without npm."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if not npm or not node:
+        pytest.skip("Node.js and npm are needed for the TypeScript SDK interop tests")
+    home = CACHE / OFFICIAL_NODE_SDK.replace("/", "_").replace("@", "")
+    if not (home / ".ready").exists():
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        (home / "package.json").write_text('{"name": "s2-interop", "private": true}\n')
+        subprocess.run(
+            [npm, "install", "--silent", "--no-audit", "--no-fund", OFFICIAL_NODE_SDK],
+            cwd=home,
+            check=True,
+        )
+        (home / ".ready").touch()
+    return home
+
+
+def run_script(argv: list[str], cwd: Path | None = None, timeout: float = 120) -> str:
+    """Run a client script and return its stdout (its stderr is shown on failure)."""
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"{argv[0]} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+__all__ = ["official_node", "official_python", "run_script"]
