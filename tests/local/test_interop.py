@@ -1,4 +1,4 @@
-"""The published S2 clients, unchanged, against s2-local (Python `s2-sdk`, npm `@s2-dev/streamstore`)."""
+"""The published S2 clients, unchanged, against s2-local (`s2-sdk`, `@s2-dev/streamstore`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from s2_local.pytest_plugin import S2TestServer
 from support.interop import official_node, official_python, run_script
 from support.rest import unique_basin
@@ -20,7 +19,12 @@ def test_official_python_sdk(s2_server: S2TestServer) -> None:
     python = official_python()
     out = json.loads(
         run_script(
-            [str(python), str(HERE / "official_python.py"), s2_server.account_endpoint, unique_basin()]
+            [
+                str(python),
+                str(HERE / "official_python.py"),
+                s2_server.account_endpoint,
+                unique_basin(),
+            ]
         )
     )
     assert out["unary_ack"] == [0, 2]

@@ -31,10 +31,15 @@ async def main(endpoint: str, basin_name: str) -> dict:
         basin = s2[basin_name]
         await basin.create_stream("interop/unary")
         stream = basin.stream("interop/unary")
-        ack = await stream.append(AppendInput(records=[Record(body=b"a"), Record(body=b"b", headers=[(b"k", b"v")])]))
+        ack = await stream.append(
+            AppendInput(records=[Record(body=b"a"), Record(body=b"b", headers=[(b"k", b"v")])])
+        )
         out["unary_ack"] = [ack.start.seq_num, ack.end.seq_num]
         batch = await stream.read(start=SeqNum(0))
-        out["unary_read"] = [[r.seq_num, r.body.decode(), [[h[0].decode(), h[1].decode()] for h in r.headers]] for r in batch.records]
+        out["unary_read"] = [
+            [r.seq_num, r.body.decode(), [[h[0].decode(), h[1].decode()] for h in r.headers]]
+            for r in batch.records
+        ]
         tail = await stream.check_tail()
         out["tail"] = tail.seq_num
         try:
@@ -54,7 +59,12 @@ async def main(endpoint: str, basin_name: str) -> dict:
         await basin.create_stream("interop/session")
         sstream = basin.stream("interop/session")
         async with sstream.append_session() as session:
-            tickets = [await session.submit(AppendInput(records=[Record(body=f"s{i}".encode()) for _ in range(i + 1)])) for i in range(5)]
+            tickets = [
+                await session.submit(
+                    AppendInput(records=[Record(body=f"s{i}".encode()) for _ in range(i + 1)])
+                )
+                for i in range(5)
+            ]
             acks = [await t for t in tickets]
         out["session_acks"] = [[a.start.seq_num, a.end.seq_num] for a in acks]
 

@@ -12,9 +12,10 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -27,6 +28,7 @@ from s2_local.store import DiskStore, Store
 __all__ = ["Server", "ServerProcess", "build_app", "listen", "serve"]
 
 log = logging.getLogger("s2_local.server")
+T = TypeVar("T")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -152,10 +154,10 @@ class Server:
             self._error = e
             log.exception("s2-local stopped with an error")
 
-    def call(self, fn: object) -> None:
-        """Run a callable on the server's event loop thread (for test hooks)."""
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(fn)  # type: ignore[arg-type]
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run a coroutine on the server's event loop and return its result (test hooks)."""
+        assert self._loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and wait for the thread to end."""
@@ -222,14 +224,22 @@ class ServerProcess:
                     return self
         finally:
             timer.cancel()
-        raise RuntimeError(f"s2-local exited with {self._proc.wait()} before it was ready")
+        code = self._proc.wait()
+        self._reap()
+        raise RuntimeError(f"s2-local exited with {code} before it was ready")
+
+    def _reap(self) -> None:
+        if self._proc is not None:
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
 
     def kill(self) -> None:
         """SIGKILL the child (no shutdown, no flush) and reap it."""
         if self._proc is not None:
             self._proc.send_signal(signal.SIGKILL)
             self._proc.wait()
-            self._proc = None
+            self._reap()
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the child and wait for it to exit."""
@@ -240,4 +250,4 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-            self._proc = None
+            self._reap()

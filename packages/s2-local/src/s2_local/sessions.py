@@ -156,6 +156,7 @@ async def append_session(req: Request, send: Send, stream: Stream, key: bytes | 
                 await _finish(send)
                 return
             if isinstance(item, ApiError):
+                await stream.durable()
                 await _finish(send, item)
                 return
             try:

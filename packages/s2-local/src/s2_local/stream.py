@@ -156,24 +156,31 @@ class Stream:
     # -- append -----------------------------------------------------------------
 
     async def append(self, inp: pb.AppendInput, metered: array[int], key: bytes | None) -> Ack:
-        """Sequence a validated batch and wait until it is durable."""
-        return await self.sequence(inp, metered, key)
+        """Sequence a validated batch and wait until it is durable.
+
+        A condition failure is reported once the state it refers to is durable.
+        """
+        try:
+            acked = self.sequence(inp, metered, key)
+        except ConditionFailed:
+            await self.durable()
+            raise
+        return await acked
 
     def sequence(
         self, inp: pb.AppendInput, metered: array[int], key: bytes | None
     ) -> asyncio.Future[Ack]:
         """Sequence a batch now (in arrival order); the future resolves once it is durable.
 
-        Raises synchronously for errors that do not depend on durability; a
-        condition failure is reported (through the future) once the state it
-        refers to is durable.
+        Raises (synchronously) when the batch cannot be appended; callers report
+        a :class:`ConditionFailed` only after :meth:`durable`.
         """
         self.ensure_live()
         cipher = self._cipher_for(key)
         if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
-            return self._fail_when_durable(ConditionFailed(fencing_token=self.fencing_token))
+            raise ConditionFailed(fencing_token=self.fencing_token)
         if inp.HasField("match_seq_num") and inp.match_seq_num != self.next_seq:
-            return self._fail_when_durable(ConditionFailed(seq_num=self.next_seq))
+            raise ConditionFailed(seq_num=self.next_seq)
         now = self._clock.now_ms()
         records = inp.records
         timestamps = self._timestamps(records, now)
@@ -247,20 +254,6 @@ class Stream:
             prev = ts
             out.append(ts)
         return out
-
-    def _fail_when_durable(self, error: ApiError) -> asyncio.Future[Ack]:
-        result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        pending = self._pending
-        if pending is None or pending.done():
-            result.set_exception(error)
-        else:
-
-            def fail(_: asyncio.Future[None]) -> None:
-                if not result.done():
-                    result.set_exception(error)
-
-            pending.add_done_callback(fail)
-        return result
 
     def _persisted(
         self,
