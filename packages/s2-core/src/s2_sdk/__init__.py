@@ -1,10 +1,159 @@
 """S2 for Python: the client for S2, the durable streams API.
 
+Quick start::
+
+    import asyncio
+    from s2_sdk import S2, AppendInput, Endpoints, Record, SeqNum
+
+    async def main() -> None:
+        async with S2("token", endpoints=Endpoints.from_env()) as s2:
+            stream = s2["my-basin"]["my-stream"]
+            ack = await stream.append(AppendInput(records=[Record(body=b"hello")]))
+            batch = await stream.read(start=SeqNum(ack.start.seq_num))
+
+    asyncio.run(main())
+
 The low-level wire codec shared with s2-local lives in :mod:`s2_sdk.protocol`.
 """
 
+import logging as _logging
 from importlib.metadata import version as _version
+
+from s2_sdk._access import (
+    AccessTokenInfo,
+    AccessTokenScope,
+    ExactMatch,
+    Operation,
+    OperationGroupPermissions,
+    Permission,
+    PrefixMatch,
+)
+from s2_sdk._basin import S2Basin
+from s2_sdk._client import S2
+from s2_sdk._config import (
+    BasinConfig,
+    Encryption,
+    StorageClass,
+    StreamConfig,
+    Timestamping,
+    TimestampingMode,
+)
+from s2_sdk._errors import (
+    AppendConditionError,
+    FencingTokenMismatchError,
+    ReadUnwrittenError,
+    S2ClientError,
+    S2Error,
+    S2ServerError,
+    SeqNumMismatchError,
+)
+from s2_sdk._info import (
+    BasinInfo,
+    EnsuredBasinInfo,
+    EnsuredStreamInfo,
+    EnsureStatus,
+    LocationInfo,
+    StreamInfo,
+)
+from s2_sdk._metrics import (
+    AccountMetricSet,
+    Accumulation,
+    BasinMetricSet,
+    Gauge,
+    Label,
+    MetricUnit,
+    Scalar,
+    StreamMetricSet,
+    TimeseriesInterval,
+)
+from s2_sdk._options import (
+    AppendRetryPolicy,
+    Batching,
+    Compression,
+    Endpoints,
+    Retry,
+    Timeout,
+)
+from s2_sdk._records import (
+    AppendAck,
+    AppendInput,
+    CommandRecord,
+    IndexedAppendAck,
+    Page,
+    ReadBatch,
+    ReadLimit,
+    Record,
+    SeqNum,
+    SequencedRecord,
+    StreamPosition,
+    TailOffset,
+    Timestamp,
+    metered_bytes,
+)
+from s2_sdk._stream import S2Stream
 
 __version__ = _version("s2-core")
 
-__all__ = ["__version__"]
+_logging.getLogger("s2_sdk").addHandler(_logging.NullHandler())
+
+__all__ = [
+    "AccessTokenInfo",
+    "AccessTokenScope",
+    "Accumulation",
+    "AccountMetricSet",
+    "AppendAck",
+    "AppendConditionError",
+    "AppendInput",
+    "AppendRetryPolicy",
+    "BasinConfig",
+    "BasinInfo",
+    "BasinMetricSet",
+    "Batching",
+    "CommandRecord",
+    "Compression",
+    "Encryption",
+    "EnsureStatus",
+    "EnsuredBasinInfo",
+    "EnsuredStreamInfo",
+    "Endpoints",
+    "ExactMatch",
+    "FencingTokenMismatchError",
+    "Gauge",
+    "IndexedAppendAck",
+    "Label",
+    "LocationInfo",
+    "MetricUnit",
+    "Operation",
+    "OperationGroupPermissions",
+    "Page",
+    "Permission",
+    "PrefixMatch",
+    "ReadBatch",
+    "ReadLimit",
+    "ReadUnwrittenError",
+    "Record",
+    "Retry",
+    "S2",
+    "S2Basin",
+    "S2ClientError",
+    "S2Error",
+    "S2ServerError",
+    "S2Stream",
+    "Scalar",
+    "SeqNum",
+    "SeqNumMismatchError",
+    "SequencedRecord",
+    "StorageClass",
+    "StreamConfig",
+    "StreamInfo",
+    "StreamMetricSet",
+    "StreamPosition",
+    "TailOffset",
+    "Timeout",
+    "Timestamp",
+    "Timestamping",
+    "TimestampingMode",
+    "TimeseriesInterval",
+    "__version__",
+    "metered_bytes",
+]

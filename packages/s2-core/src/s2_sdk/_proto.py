@@ -1,0 +1,52 @@
+"""Protobuf mapping of records, batches and acknowledgements."""
+
+from __future__ import annotations
+
+from s2_sdk._records import (
+    AppendAck,
+    AppendInput,
+    ReadBatch,
+    SequencedRecord,
+    StreamPosition,
+)
+from s2_sdk.protocol import pb
+
+__all__ = ["append_input_pb", "read_batch", "append_ack"]
+
+
+def append_input_pb(inp: AppendInput) -> pb.AppendInput:
+    """An AppendInput as protobuf."""
+    out = pb.AppendInput()
+    records = out.records
+    for r in inp.records:
+        rec = records.add(body=r.body)
+        if r.timestamp is not None:
+            rec.timestamp = r.timestamp
+        for name, value in r.headers:
+            rec.headers.add(name=name, value=value)
+    if inp.match_seq_num is not None:
+        out.match_seq_num = inp.match_seq_num
+    if inp.fencing_token is not None:
+        out.fencing_token = inp.fencing_token
+    return out
+
+
+def _position(p: pb.StreamPosition) -> StreamPosition:
+    return StreamPosition(p.seq_num, p.timestamp)
+
+
+def append_ack(ack: pb.AppendAck) -> AppendAck:
+    """An AppendAck from protobuf."""
+    return AppendAck(_position(ack.start), _position(ack.end), _position(ack.tail))
+
+
+def read_batch(batch: pb.ReadBatch, ignore_command_records: bool = False) -> ReadBatch:
+    """A ReadBatch from protobuf (optionally without command records)."""
+    records = []
+    for r in batch.records:
+        headers = [(h.name, h.value) for h in r.headers]
+        if ignore_command_records and len(headers) == 1 and not headers[0][0]:
+            continue
+        records.append(SequencedRecord(r.seq_num, r.body, headers, r.timestamp))
+    tail = _position(batch.tail) if batch.HasField("tail") else None
+    return ReadBatch(records, tail)
