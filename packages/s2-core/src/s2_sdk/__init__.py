@@ -28,7 +28,9 @@ from s2_sdk._access import (
     Permission,
     PrefixMatch,
 )
+from s2_sdk._append_session import AppendSession, BatchSubmitTicket
 from s2_sdk._basin import S2Basin
+from s2_sdk._batching import append_inputs, append_record_batches
 from s2_sdk._client import S2
 from s2_sdk._config import (
     BasinConfig,
@@ -74,6 +76,8 @@ from s2_sdk._options import (
     Retry,
     Timeout,
 )
+from s2_sdk._producer import Producer, RecordSubmitTicket
+from s2_sdk._read_session import ReadSession
 from s2_sdk._records import (
     AppendAck,
     AppendInput,
@@ -99,23 +103,25 @@ _logging.getLogger("s2_sdk").addHandler(_logging.NullHandler())
 __all__ = [
     "AccessTokenInfo",
     "AccessTokenScope",
-    "Accumulation",
     "AccountMetricSet",
+    "Accumulation",
     "AppendAck",
     "AppendConditionError",
     "AppendInput",
     "AppendRetryPolicy",
+    "AppendSession",
     "BasinConfig",
     "BasinInfo",
     "BasinMetricSet",
+    "BatchSubmitTicket",
     "Batching",
     "CommandRecord",
     "Compression",
     "Encryption",
+    "Endpoints",
     "EnsureStatus",
     "EnsuredBasinInfo",
     "EnsuredStreamInfo",
-    "Endpoints",
     "ExactMatch",
     "FencingTokenMismatchError",
     "Gauge",
@@ -128,10 +134,13 @@ __all__ = [
     "Page",
     "Permission",
     "PrefixMatch",
+    "Producer",
     "ReadBatch",
     "ReadLimit",
+    "ReadSession",
     "ReadUnwrittenError",
     "Record",
+    "RecordSubmitTicket",
     "Retry",
     "S2",
     "S2Basin",
@@ -150,10 +159,12 @@ __all__ = [
     "StreamPosition",
     "TailOffset",
     "Timeout",
+    "TimeseriesInterval",
     "Timestamp",
     "Timestamping",
     "TimestampingMode",
-    "TimeseriesInterval",
     "__version__",
+    "append_inputs",
+    "append_record_batches",
     "metered_bytes",
 ]

@@ -10,6 +10,7 @@ from s2_sdk._config import StreamConfig
 from s2_sdk._errors import S2ServerError
 from s2_sdk._info import EnsuredStreamInfo, EnsureStatus, StreamInfo
 from s2_sdk._json import stream_config, stream_config_json, stream_info
+from s2_sdk._query import list_params
 from s2_sdk._records import Page
 from s2_sdk._stream import S2Stream
 from s2_sdk._validate import check_stream
@@ -18,19 +19,7 @@ if TYPE_CHECKING:
     from s2_sdk._client import S2
     from s2_sdk._http import HttpClient
 
-__all__ = ["S2Basin", "ensure_status", "list_params"]
-
-
-def list_params(prefix: str, start_after: str, limit: int | None) -> dict[str, str | int]:
-    """List query parameters, sending only those that differ from the defaults."""
-    params: dict[str, str | int] = {}
-    if prefix:
-        params["prefix"] = prefix
-    if start_after:
-        params["start_after"] = start_after
-    if limit is not None and limit != 1000:
-        params["limit"] = max(0, min(limit, 1000))
-    return params
+__all__ = ["S2Basin", "ensure_status"]
 
 
 def ensure_status(status_code: int, header: str | None) -> EnsureStatus:

@@ -9,7 +9,7 @@ from types import TracebackType
 from urllib.parse import quote
 
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
-from s2_sdk._basin import S2Basin, ensure_status, list_params
+from s2_sdk._basin import S2Basin, ensure_status
 from s2_sdk._config import BasinConfig
 from s2_sdk._errors import S2ClientError, S2ServerError
 from s2_sdk._http import HttpClient
@@ -34,6 +34,7 @@ from s2_sdk._metrics import (
     TimeseriesInterval,
 )
 from s2_sdk._options import Compression, Endpoints, Retry, Timeout
+from s2_sdk._query import list_params
 from s2_sdk._records import Page
 from s2_sdk._validate import check_access_token_id, check_basin, check_location, check_stream
 

@@ -19,9 +19,13 @@ from s2_sdk._options import Compression, Retry, Timeout
 from s2_sdk._retry import RetryAfter, is_retryable, run_with_retries
 from s2_sdk.protocol import compress
 
-__all__ = ["HttpClient", "USER_AGENT"]
+__all__ = ["USER_AGENT", "HttpClient", "TransportError"]
 
 USER_AGENT = f"s2-core-python/{version('s2-core')}"
+
+
+class TransportError(ConnectionError):
+    """The connection failed while streaming a response (retryable)."""
 
 
 class HttpClient:
@@ -39,9 +43,11 @@ class HttpClient:
         self.retry = retry
         self.timeout = timeout
         self.compression = compression
-        self.headers = {"authorization": f"Bearer {access_token}", "user-agent": USER_AGENT}
-        if compression is not Compression.NONE:
-            self.headers["accept-encoding"] = compression.value
+        self.headers = {
+            "authorization": f"Bearer {access_token}",
+            "user-agent": USER_AGENT,
+            "accept-encoding": "identity" if compression is Compression.NONE else compression.value,
+        }
         self._client = httpx.AsyncClient(
             base_url=origin,
             http1=origin.startswith("https://"),
@@ -128,13 +134,18 @@ class HttpClient:
         request = self._client.build_request(
             method, path, params=params, headers=headers, timeout=timeout
         )
-        resp = await asyncio.wait_for(
-            self._client.send(request, stream=True), t.request.total_seconds()
-        )
+        try:
+            resp = await asyncio.wait_for(
+                self._client.send(request, stream=True), t.request.total_seconds()
+            )
+        except httpx.TransportError as e:
+            raise TransportError(f"{type(e).__name__}: {e}") from e
         try:
             if resp.status_code >= 400:
                 await resp.aread()
                 raise server_error(resp.status_code, resp.content)
             yield resp
+        except httpx.TransportError as e:
+            raise TransportError(f"{type(e).__name__}: {e}") from e
         finally:
             await resp.aclose()

@@ -7,9 +7,14 @@ import binascii
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from s2_sdk._append_session import AppendSession
 from s2_sdk._errors import S2ClientError
 from s2_sdk._json import position
+from s2_sdk._options import Batching
+from s2_sdk._producer import Producer
 from s2_sdk._proto import append_ack, append_input_pb, read_batch
+from s2_sdk._query import read_params
+from s2_sdk._read_session import ReadSession
 from s2_sdk._records import (
     AppendAck,
     AppendInput,
@@ -21,13 +26,13 @@ from s2_sdk._records import (
     Timestamp,
 )
 from s2_sdk._retry import append_safe
-from s2_sdk._validate import check_append_input, check_read_limits, check_u64
+from s2_sdk._validate import check_append_input
 from s2_sdk.protocol import pb
 
 if TYPE_CHECKING:
     from s2_sdk._basin import S2Basin
 
-__all__ = ["S2Stream", "read_params"]
+__all__ = ["S2Stream"]
 
 PROTO = "application/x-protobuf"
 
@@ -47,36 +52,6 @@ def encode_key(key: bytes | str | None) -> str | None:
     if len(decoded) != 32:
         raise S2ClientError(f"encryption key must decode to 32 bytes, got {len(decoded)}")
     return key
-
-
-def read_params(
-    start: SeqNum | Timestamp | TailOffset,
-    limit: ReadLimit | None,
-    until_timestamp: int | None,
-    clamp_to_tail: bool,
-    wait: int | None,
-) -> dict[str, str | int]:
-    """Query parameters of a read."""
-    check_read_limits(limit)
-    check_u64(until_timestamp, "until_timestamp")
-    if wait is not None and not 0 <= wait < 2**32:
-        raise S2ClientError(f"wait must be a non-negative number of seconds, got {wait!r}")
-    if not isinstance(start, SeqNum | Timestamp | TailOffset):
-        raise S2ClientError("start must be SeqNum, Timestamp or TailOffset")
-    check_u64(start.value, "start")
-    key = {SeqNum: "seq_num", Timestamp: "timestamp", TailOffset: "tail_offset"}[type(start)]
-    params: dict[str, str | int] = {key: start.value}
-    if limit is not None and limit.count is not None:
-        params["count"] = limit.count
-    if limit is not None and limit.bytes is not None:
-        params["bytes"] = limit.bytes
-    if until_timestamp is not None:
-        params["until"] = until_timestamp
-    if clamp_to_tail:
-        params["clamp"] = "true"
-    if wait is not None:
-        params["wait"] = wait
-    return params
 
 
 class S2Stream:
@@ -134,6 +109,91 @@ class S2Stream:
             retry_on=append_safe(http.retry.append_retry_policy),
         )
         return append_ack(pb.AppendAck.FromString(resp.content))
+
+    def append_session(
+        self, *, max_unacked_bytes: int = 5 * 1024 * 1024, max_unacked_batches: int | None = None
+    ) -> AppendSession:
+        """Open a session for appending batches of records continuously.
+
+        Pipelined inputs are guaranteed to be processed in order.
+
+        Args:
+            max_unacked_bytes: Maximum total metered bytes of unacknowledged batches
+                before backpressure is applied. Default is 5 MiB.
+            max_unacked_batches: Maximum number of unacknowledged batches before
+                backpressure is applied. If None, no limit is applied.
+
+        Returns:
+            An :class:`AppendSession` to use as an async context manager::
+
+                async with stream.append_session() as session:
+                    ticket = await session.submit(AppendInput(records=[...]))
+                    ack = await ticket
+        """
+        return AppendSession(self, max_unacked_bytes, max_unacked_batches)
+
+    def producer(
+        self,
+        *,
+        fencing_token: str | None = None,
+        match_seq_num: int | None = None,
+        batching: Batching | None = None,
+        max_unacked_bytes: int = 5 * 1024 * 1024,
+    ) -> Producer:
+        """Open a producer with per-record submit and auto-batching.
+
+        Args:
+            fencing_token: Fencing token applied to every batch.
+            match_seq_num: Expected sequence number for the first record. Automatically
+                advanced after each batch.
+            batching: Auto-batching configuration. If None, default values are used.
+            max_unacked_bytes: Maximum total metered bytes of unacknowledged batches
+                before backpressure is applied. Default is 5 MiB.
+
+        Returns:
+            A :class:`Producer` to use as an async context manager::
+
+                async with stream.producer() as p:
+                    ticket = await p.submit(Record(body=b"hello"))
+                    ack = await ticket
+        """
+        return Producer(self, fencing_token, match_seq_num, batching, max_unacked_bytes)
+
+    def read_session(
+        self,
+        *,
+        start: SeqNum | Timestamp | TailOffset,
+        limit: ReadLimit | None = None,
+        until_timestamp: int | None = None,
+        clamp_to_tail: bool = False,
+        wait: int | None = None,
+        ignore_command_records: bool = False,
+    ) -> ReadSession:
+        """Read batches of records from a stream continuously.
+
+        Args:
+            start: Inclusive start position.
+            limit: Maximum number of records or metered bytes to return across the
+                entire session.
+            until_timestamp: Exclusive upper-bound timestamp.
+            clamp_to_tail: Clamp the start position to the tail when it exceeds the
+                tail, instead of raising.
+            wait: Number of seconds to wait for new records when the tail is reached.
+            ignore_command_records: Filter out command records from batches.
+
+        Returns:
+            A :class:`ReadSession`: iterate it for :class:`ReadBatch` es; use it as an
+            async context manager to release the connection early.
+
+        Note:
+            Sessions without bounds (no limit or until_timestamp) default to infinite
+            wait. Sessions with bounds default to zero wait, ending when the bounds are
+            met or the tail is reached; a non-zero wait makes a bounded session wait up
+            to that many seconds for new records before ending.
+        """
+        return ReadSession(
+            self, start, limit, until_timestamp, clamp_to_tail, wait, ignore_command_records
+        )
 
     async def read(
         self,

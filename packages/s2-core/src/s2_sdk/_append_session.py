@@ -1,0 +1,322 @@
+"""Append sessions: pipelined batches over one full-duplex S2S stream, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from s2_sdk._duplex import DuplexConnection, DuplexStream
+from s2_sdk._errors import S2ClientError, S2Error, server_error
+from s2_sdk._options import AppendRetryPolicy
+from s2_sdk._proto import append_ack, append_input_pb
+from s2_sdk._records import AppendAck, AppendInput
+from s2_sdk._retry import backoff, has_no_side_effects, is_retryable
+from s2_sdk._validate import check_append_input
+from s2_sdk.protocol import (
+    MAX_BATCH_METERED_BYTES,
+    FrameDecoder,
+    FrameError,
+    encode_frame,
+    pb,
+)
+
+if TYPE_CHECKING:
+    from s2_sdk._stream import S2Stream
+
+__all__ = ["AppendSession", "BatchSubmitTicket"]
+
+
+class AckTimeoutError(TimeoutError):
+    """No acknowledgement within the request timeout (retryable)."""
+
+
+class BatchSubmitTicket:
+    """Awaitable that resolves to an :class:`AppendAck` once the batch is appended."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self, future: asyncio.Future[AppendAck]) -> None:
+        self._future = future
+
+    def __await__(self) -> Generator[Any, None, AppendAck]:
+        return asyncio.shield(self._future).__await__()
+
+    def done(self) -> bool:
+        """Whether the batch was acknowledged or failed."""
+        return self._future.done()
+
+
+@dataclass(eq=False, slots=True)
+class _Batch:
+    frame: bytes
+    records: int
+    size: int
+    future: asyncio.Future[AppendAck]
+    deadline: float = field(default=0.0)
+
+
+class _Budget:
+    """Permits for unacknowledged bytes and batches (the back-pressure point)."""
+
+    def __init__(self, max_bytes: int, max_batches: int | None) -> None:
+        self.max_bytes = max_bytes
+        self.max_batches = max_batches
+        self.bytes = 0
+        self.batches = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self, size: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: (
+                    (self.bytes == 0 or self.bytes + size <= self.max_bytes)
+                    and (self.max_batches is None or self.batches < self.max_batches)
+                )
+            )
+            self.bytes += size
+            self.batches += 1
+
+    async def release(self, size: int) -> None:
+        async with self._changed:
+            self.bytes -= size
+            self.batches -= 1
+            self._changed.notify_all()
+
+    async def reset(self) -> None:
+        """Forget every permit (the session failed) and wake all waiters."""
+        async with self._changed:
+            self.bytes = self.batches = 0
+            self._changed.notify_all()
+
+
+class AppendSession:
+    """Session for high-throughput appending with backpressure control.
+
+    Supports pipelining multiple :class:`AppendInput` while preserving submission
+    order. On a retryable failure it reconnects and re-sends every unacknowledged
+    batch, in order, as the :class:`AppendRetryPolicy` allows.
+
+    Caution:
+        Returned by :meth:`S2Stream.append_session`. Do not instantiate directly.
+    """
+
+    def __init__(
+        self, stream: S2Stream, max_unacked_bytes: int, max_unacked_batches: int | None
+    ) -> None:
+        if max_unacked_bytes < MAX_BATCH_METERED_BYTES:
+            raise S2ClientError("max_unacked_bytes must be at least 1 MiB")
+        if max_unacked_batches is not None and max_unacked_batches < 1:
+            raise S2ClientError("max_unacked_batches must be at least 1")
+        self._stream = stream
+        http = stream._basin._http
+        self._retry = http.retry
+        self._timeout = http.timeout
+        self._codec = http.compression.codec
+        self._origin = http.origin
+        self._headers = {
+            **http.headers,
+            **stream._headers,
+            "content-type": "s2s/proto",
+            "accept": "s2s/proto",
+        }
+        self._budget = _Budget(max_unacked_bytes, max_unacked_batches)
+        self._queue: deque[_Batch] = deque()
+        self._queued = asyncio.Event()
+        self._inflight: deque[_Batch] = deque()
+        self._closing = False
+        self._acked_since_attempt = False
+        self._current: DuplexStream | None = None
+        self._error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> AppendSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def submit(self, inp: AppendInput) -> BatchSubmitTicket:
+        """Submit a batch of records for appending; waits when backpressure limits are reached.
+
+        Raises:
+            S2ClientError: the batch is invalid, or the session is closed.
+            S2Error: the session already failed (the error that ended it).
+        """
+        size = check_append_input(inp)
+        self._raise_if_unusable()
+        frame = encode_frame(append_input_pb(inp).SerializeToString(), self._codec)
+        await self._budget.acquire(size)
+        self._raise_if_unusable()
+        future: asyncio.Future[AppendAck] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Batch(frame, len(inp.records), size, future))
+        self._queued.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="s2-append-session")
+        return BatchSubmitTicket(future)
+
+    async def close(self) -> None:
+        """Close the session and wait for all submitted batches to be appended.
+
+        Raises:
+            S2Error: the error that failed the session, if it failed.
+        """
+        self._closing = True
+        self._queued.set()
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        if self._error is not None:
+            raise self._error
+
+    def _raise_if_unusable(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._closing:
+            raise S2ClientError("the append session is closed")
+
+    # -- the session loop ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            conn = DuplexConnection(self._origin)
+            try:
+                await self._attempt(conn)
+                return
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:
+                wrote = self._wrote_data()
+                attempt = 1 if self._acked_since_attempt else attempt + 1
+                if not self._may_retry(e, wrote) or attempt >= self._retry.max_attempts:
+                    self._fail(e)
+                    await self._budget.reset()
+                    return
+            finally:
+                self._abandon_current()
+                await conn.close()
+            await asyncio.sleep(backoff(attempt - 1, self._retry))
+
+    def _wrote_data(self) -> bool:
+        return self._current is not None and self._current.sent_data
+
+    def _abandon_current(self) -> None:
+        if self._current is not None:
+            self._current.reset()
+            self._current = None
+
+    def _may_retry(self, error: BaseException, wrote: bool) -> bool:
+        if not is_retryable(error):
+            return False
+        if self._retry.append_retry_policy is AppendRetryPolicy.ALL:
+            return True
+        return not self._inflight or not wrote or has_no_side_effects(error)
+
+    async def _attempt(self, conn: DuplexConnection) -> None:
+        self._acked_since_attempt = False
+        timeout = self._timeout
+        await conn.connect(timeout.connection.total_seconds())
+        stream = await conn.request("POST", self._stream._path, self._headers)
+        self._current = stream
+        status, _ = await asyncio.wait_for(stream.response(), timeout.request.total_seconds())
+        if status != 200:
+            body = b""
+            while (chunk := await stream.receive()) is not None:
+                body += chunk
+            raise server_error(status, body)
+        receiver = asyncio.create_task(self._receive(stream))
+        sender = asyncio.create_task(self._send(stream))
+        try:
+            done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+            await receiver
+        finally:
+            for task in (sender, receiver):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    async def _send(self, stream: DuplexStream) -> None:
+        request_timeout = self._timeout.request.total_seconds()
+        for batch in list(self._inflight):
+            batch.deadline = time.monotonic() + request_timeout
+            await stream.send(batch.frame)
+        while True:
+            while self._queue:
+                batch = self._queue.popleft()
+                self._inflight.append(batch)
+                batch.deadline = time.monotonic() + request_timeout
+                await stream.send(batch.frame)
+            if self._closing:
+                await stream.end()
+                return
+            self._queued.clear()
+            await self._queued.wait()
+
+    async def _receive(self, stream: DuplexStream) -> None:
+        decoder = FrameDecoder()
+        prev_end = -1
+        while True:
+            timeout = None
+            if self._inflight:
+                timeout = max(self._inflight[0].deadline - time.monotonic(), 0.0)
+            try:
+                chunk = await asyncio.wait_for(stream.receive(), timeout)
+            except TimeoutError as e:
+                raise AckTimeoutError("append session ack timeout") from e
+            if chunk is None:
+                if self._inflight or self._queue or not self._closing:
+                    raise S2ClientError(
+                        "append session response ended with "
+                        f"{len(self._inflight)} unacknowledged batches"
+                    )
+                return
+            try:
+                frames = decoder.feed(chunk)
+            except FrameError as e:
+                raise S2ClientError(f"malformed append session frame: {e}") from e
+            for frame in frames:
+                if frame.terminal:
+                    status, body = frame.terminal_error()
+                    raise server_error(status, body)
+                ack = append_ack(pb.AppendAck.FromString(frame.payload))
+                prev_end = await self._acknowledge(ack, prev_end)
+
+    async def _acknowledge(self, ack: AppendAck, prev_end: int) -> int:
+        if not self._inflight:
+            raise S2ClientError("append session received an ack with nothing in flight")
+        batch = self._inflight[0]
+        start, end = ack.start.seq_num, ack.end.seq_num
+        if end < start or end <= prev_end or end - start != batch.records:
+            raise S2ClientError(f"append session received an invalid ack {start}..{end}")
+        self._inflight.popleft()
+        self._acked_since_attempt = True
+        if not batch.future.done():
+            batch.future.set_result(ack)
+        await self._budget.release(batch.size)
+        return end
+
+    def _fail(self, error: BaseException) -> None:
+        if not isinstance(error, S2Error):
+            wrapped = S2ClientError(f"append session failed: {type(error).__name__}: {error}")
+            wrapped.__cause__ = error
+            error = wrapped
+        self._error = error
+        for batch in (*self._inflight, *self._queue):
+            if not batch.future.done():
+                batch.future.set_exception(error)
+                batch.future.exception()
+        self._inflight.clear()
+        self._queue.clear()

@@ -1,0 +1,129 @@
+"""The per-process background event loop that the blocking facade runs on.
+
+One daemon thread per process, started lazily. After ``fork`` the child starts
+its own on first use and never touches the parent's loop or sockets. At
+interpreter exit, registered finalizers (producer flushes) run with a bound,
+then the loop stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import os
+import threading
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from s2_sdk._errors import S2ClientError
+
+__all__ = ["Bridge", "bridge"]
+
+T = TypeVar("T")
+EXIT_TIMEOUT = 5.0
+"""Seconds the exit hook gives every registered finalizer together."""
+
+
+class Bridge:
+    """An event loop running forever on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self._finalizers: weakref.WeakSet[Any] = weakref.WeakSet()
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=self._main, args=(ready,), name="s2-sdk-bridge", daemon=True
+        )
+        self.thread.start()
+        ready.wait()
+
+    def _main(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the bridge thread (where blocking would deadlock)."""
+        return threading.current_thread() is self.thread
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Schedule a coroutine; returns a future usable from any thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine on the loop and wait for its result.
+
+        Raises:
+            S2ClientError: called from the bridge thread itself, or ``timeout`` passed.
+        """
+        if self.in_loop_thread():
+            coro.close()
+            raise S2ClientError("blocking S2 calls cannot be made from the S2 bridge thread")
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError as e:
+            future.cancel()
+            raise S2ClientError(f"operation did not finish within {timeout} s") from e
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run a callable on the loop thread."""
+        self.loop.call_soon_threadsafe(fn)
+
+    def add_finalizer(self, obj: Any) -> None:
+        """Have ``obj.close_at_exit()`` (a coroutine function) run at interpreter exit."""
+        self._finalizers.add(obj)
+
+    def shutdown(self, timeout: float = EXIT_TIMEOUT) -> None:
+        """Run finalizers (bounded), then stop the loop and its thread."""
+        finalizers = list(self._finalizers)
+        if finalizers and not self.in_loop_thread():
+
+            async def finalize() -> None:
+                await asyncio.gather(
+                    *(f.close_at_exit() for f in finalizers), return_exceptions=True
+                )
+
+            future = self.submit(finalize())
+            try:
+                future.result(timeout)
+            except (concurrent.futures.TimeoutError, Exception):
+                future.cancel()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if not self.in_loop_thread():
+            self.thread.join(timeout)
+
+
+_lock = threading.Lock()
+_bridge: Bridge | None = None
+
+
+def bridge() -> Bridge:
+    """This process's bridge, started on first use (and anew in a forked child)."""
+    global _bridge
+    current = _bridge
+    if current is not None and current.pid == os.getpid():
+        return current
+    with _lock:
+        if _bridge is None or _bridge.pid != os.getpid():
+            _bridge = Bridge()
+        return _bridge
+
+
+def _forget_after_fork() -> None:
+    global _bridge, _lock
+    _bridge = None
+    _lock = threading.Lock()
+
+
+def _at_exit() -> None:
+    current = _bridge
+    if current is not None and current.pid == os.getpid():
+        current.shutdown()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+atexit.register(_at_exit)

@@ -1,0 +1,289 @@
+"""A small full-duplex HTTP/2 client on ``h2`` + asyncio, for append sessions.
+
+httpx cannot read a response while it is still sending the request body, and an
+append session needs exactly that. One :class:`DuplexConnection` carries one
+session's streams: TLS with ALPN ``h2`` for ``https``, prior knowledge (h2c) for
+``http``. Flow control is honoured both ways; RST_STREAM and GOAWAY fail the
+affected streams with :class:`DuplexError` (retryable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections import deque
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+
+__all__ = ["DuplexConnection", "DuplexError", "DuplexStream"]
+
+_WINDOW = 10 * 1024 * 1024
+_READ_CHUNK = 256 * 1024
+
+
+class DuplexError(ConnectionError):
+    """The connection or stream failed (reset, GOAWAY, closed): retryable."""
+
+
+class DuplexStream:
+    """One request/response exchange on a :class:`DuplexConnection`."""
+
+    def __init__(self, conn: DuplexConnection, stream_id: int) -> None:
+        self._conn = conn
+        self.stream_id = stream_id
+        self._headers: asyncio.Future[tuple[int, dict[str, str]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._chunks: deque[tuple[bytes, int]] = deque()
+        self._readable = asyncio.Event()
+        self._ended = False
+        self._error: BaseException | None = None
+        self._window_open = asyncio.Event()
+        self.sent_data = False
+        """Whether any DATA frame of this stream was written (the request may have had effects)."""
+
+    async def response(self) -> tuple[int, dict[str, str]]:
+        """The response status and headers."""
+        return await asyncio.shield(self._headers)
+
+    async def send(self, data: bytes) -> None:
+        """Send request body bytes, waiting for flow-control window as needed."""
+        conn = self._conn
+        view = memoryview(data)
+        while view:
+            self._raise_if_failed()
+            window = conn._h2.local_flow_control_window(self.stream_id)
+            if window <= 0:
+                self._window_open.clear()
+                await self._window_open.wait()
+                continue
+            size = min(window, conn._h2.max_outbound_frame_size, len(view))
+            conn._h2.send_data(self.stream_id, bytes(view[:size]))
+            self.sent_data = True
+            view = view[size:]
+            await conn._flush()
+
+    async def end(self) -> None:
+        """Half-close: no more request body."""
+        self._raise_if_failed()
+        self._conn._h2.end_stream(self.stream_id)
+        await self._conn._flush()
+
+    async def receive(self) -> bytes | None:
+        """The next chunk of response body; None at the end of the response."""
+        while not self._chunks:
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        chunk, flow_controlled = self._chunks.popleft()
+        self._conn._consumed(self.stream_id, flow_controlled)
+        return chunk
+
+    def reset(self) -> None:
+        """Abandon the stream (RST_STREAM CANCEL)."""
+        if not self._ended and self._error is None:
+            with contextlib.suppress(h2.exceptions.H2Error):
+                self._conn._h2.reset_stream(self.stream_id, h2.errors.ErrorCodes.CANCEL)
+                self._conn._write_pending()
+        self._fail(DuplexError("stream reset by the client"))
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        if not self._headers.done():
+            self._headers.set_exception(error)
+            self._headers.exception()
+        self._readable.set()
+        self._window_open.set()
+
+
+class DuplexConnection:
+    """An HTTP/2 connection to one origin."""
+
+    def __init__(self, origin: str) -> None:
+        parts = urlsplit(origin)
+        self._tls = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._tls else 80)
+        self._authority = parts.netloc
+        self._h2 = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        )
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._streams: dict[int, DuplexStream] = {}
+        self._pump: asyncio.Task[None] | None = None
+        self._settings = asyncio.Event()
+        self._closed: BaseException | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def connect(self, timeout: float) -> None:
+        """Open TCP (and TLS), send the preface, and wait for the server's SETTINGS."""
+        context = None
+        if self._tls:
+            context = ssl.create_default_context()
+            context.set_alpn_protocols(["h2"])
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port, ssl=context), timeout
+            )
+        except TimeoutError as e:
+            raise ConnectionRefusedError(f"connecting to {self._authority} timed out") from e
+        self._reader, self._writer = reader, writer
+        if self._tls:
+            ssl_object = writer.get_extra_info("ssl_object")
+            if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
+                writer.close()
+                raise ConnectionRefusedError(f"{self._authority} does not speak HTTP/2")
+        self._h2.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: _WINDOW,
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+            },
+        )
+        self._h2.initiate_connection()
+        self._h2.increment_flow_control_window(_WINDOW)
+        self._write_pending()
+        self._pump = asyncio.create_task(self._read_loop(), name="s2-duplex-reader")
+        try:
+            await asyncio.wait_for(self._settings.wait(), timeout)
+        except TimeoutError as e:
+            await self.close()
+            raise ConnectionRefusedError(f"{self._authority} sent no HTTP/2 SETTINGS") from e
+
+    async def request(self, method: str, path: str, headers: Mapping[str, str]) -> DuplexStream:
+        """Open a stream: send the request headers (the body follows with ``send``)."""
+        if self._closed is not None:
+            raise DuplexError(f"connection closed: {self._closed}")
+        stream_id = self._h2.get_next_available_stream_id()
+        stream = DuplexStream(self, stream_id)
+        self._streams[stream_id] = stream
+        pseudo = [
+            (":method", method),
+            (":scheme", "https" if self._tls else "http"),
+            (":authority", self._authority),
+            (":path", path),
+        ]
+        self._h2.send_headers(stream_id, pseudo + [(k.lower(), v) for k, v in headers.items()])
+        await self._flush()
+        return stream
+
+    async def close(self) -> None:
+        """Close the connection (GOAWAY, then the socket)."""
+        if self._writer is not None and self._closed is None:
+            with contextlib.suppress(h2.exceptions.H2Error, OSError):
+                self._h2.close_connection()
+                self._write_pending()
+        self._shutdown(DuplexError("connection closed by the client"))
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._pump
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await self._writer.wait_closed()
+
+    def _write_pending(self) -> None:
+        data = self._h2.data_to_send()
+        if data and self._writer is not None and not self._writer.is_closing():
+            self._writer.write(data)
+
+    async def _flush(self) -> None:
+        self._write_pending()
+        if self._writer is not None:
+            try:
+                async with self._write_lock:
+                    await self._writer.drain()
+            except (OSError, ssl.SSLError) as e:
+                self._shutdown(DuplexError(f"write failed: {e}"))
+                raise DuplexError(f"write failed: {e}") from e
+
+    def _consumed(self, stream_id: int, size: int) -> None:
+        with contextlib.suppress(h2.exceptions.H2Error):
+            self._h2.acknowledge_received_data(size, stream_id)
+            self._write_pending()
+
+    def _shutdown(self, error: BaseException) -> None:
+        if self._closed is None:
+            self._closed = error
+        for stream in self._streams.values():
+            stream._fail(error)
+
+    async def _read_loop(self) -> None:
+        assert self._reader is not None
+        try:
+            while True:
+                data = await self._reader.read(_READ_CHUNK)
+                if not data:
+                    raise DuplexError("connection closed by the server")
+                try:
+                    events = self._h2.receive_data(data)
+                except h2.exceptions.ProtocolError as e:
+                    raise DuplexError(f"HTTP/2 protocol error: {e}") from e
+                for event in events:
+                    self._dispatch(event)
+                self._write_pending()
+        except (OSError, ssl.SSLError, DuplexError) as e:
+            self._shutdown(e if isinstance(e, DuplexError) else DuplexError(str(e)))
+
+    def _dispatch(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.RemoteSettingsChanged):
+            self._settings.set()
+            for stream in self._streams.values():
+                stream._window_open.set()
+            return
+        if isinstance(event, h2.events.ConnectionTerminated):
+            last = event.last_stream_id or 0
+            error = DuplexError(f"GOAWAY from the server (error {event.error_code})")
+            self._closed = error
+            for stream_id, stream in self._streams.items():
+                if stream_id > last or event.error_code:
+                    stream._fail(error)
+            return
+        if isinstance(event, h2.events.WindowUpdated):
+            for stream_id, stream in self._streams.items():
+                if not event.stream_id or stream_id == event.stream_id:
+                    stream._window_open.set()
+            return
+        target = self._streams.get(getattr(event, "stream_id", 0) or 0)
+        if target is None:
+            return
+        self._dispatch_stream(target, event)
+
+    def _dispatch_stream(self, stream: DuplexStream, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.ResponseReceived):
+            headers = {_text(k): _text(v) for k, v in event.headers or []}
+            status = int(headers.pop(":status", "0"))
+            if not stream._headers.done():
+                stream._headers.set_result((status, headers))
+        elif isinstance(event, h2.events.DataReceived):
+            stream._chunks.append((event.data or b"", event.flow_controlled_length or 0))
+            stream._readable.set()
+        elif isinstance(event, h2.events.StreamEnded):
+            stream._ended = True
+            stream._readable.set()
+            self._streams.pop(stream.stream_id, None)
+        elif isinstance(event, h2.events.StreamReset):
+            stream._fail(DuplexError(f"stream reset by the server (error {event.error_code})"))
+            self._streams.pop(stream.stream_id, None)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,267 @@
+"""Read sessions: a stream of batches that survives reconnects without gaps or duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from s2_sdk._errors import S2ClientError, S2Error, server_error
+from s2_sdk._proto import read_batch
+from s2_sdk._query import read_params
+from s2_sdk._records import ReadBatch, ReadLimit, SeqNum, StreamPosition, TailOffset, Timestamp
+from s2_sdk._retry import backoff, is_retryable
+from s2_sdk.protocol import FrameDecoder, FrameError, pb
+
+if TYPE_CHECKING:
+    from s2_sdk._stream import S2Stream
+
+__all__ = ["HEARTBEAT_TIMEOUT", "ReadSession"]
+
+HEARTBEAT_TIMEOUT = 20.0
+"""Seconds without any frame after which the session reconnects."""
+
+_END = object()
+
+
+class HeartbeatTimeoutError(TimeoutError):
+    """Nothing arrived for 20 s (retryable)."""
+
+
+class ReadSession:
+    """Batches of records read continuously from a stream.
+
+    An async iterator of :class:`ReadBatch`, and an async context manager. It starts
+    on the first iteration (or :meth:`caught_up`). Heartbeats are not yielded; they
+    only update the tail. After a retryable failure it resumes from the next
+    sequence number with limits and ``wait`` reduced by what was already delivered.
+
+    Caution:
+        Returned by :meth:`S2Stream.read_session`. Do not instantiate directly.
+    """
+
+    def __init__(
+        self,
+        stream: S2Stream,
+        start: SeqNum | Timestamp | TailOffset,
+        limit: ReadLimit | None,
+        until_timestamp: int | None,
+        clamp_to_tail: bool,
+        wait: int | None,
+        ignore_command_records: bool,
+    ) -> None:
+        read_params(start, limit, until_timestamp, clamp_to_tail, wait)
+        self._stream = stream
+        self._start: SeqNum | Timestamp | TailOffset = start
+        self._count = limit.count if limit else None
+        self._bytes = limit.bytes if limit else None
+        self._until = until_timestamp
+        self._clamp = clamp_to_tail
+        self._wait = wait
+        self._ignore_commands = ignore_command_records
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1)
+        self._pump: asyncio.Task[None] | None = None
+        self._enqueued = 0
+        self._taken = 0
+        self._caught_up_at: int | None = None
+        self._tail: StreamPosition | None = None
+        self._waiters: list[asyncio.Future[StreamPosition]] = []
+        self._error: BaseException | None = None
+        self._finished = False
+
+    # -- public API ----------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[ReadBatch]:
+        return self
+
+    async def __anext__(self) -> ReadBatch:
+        self._ensure_started()
+        if self._finished and self._queue.empty():
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _END:
+            self._finished = True
+            if self._error is not None:
+                raise self._error
+            raise StopAsyncIteration
+        assert isinstance(item, ReadBatch)
+        self._taken += 1
+        self._check_caught_up()
+        return item
+
+    async def __aenter__(self) -> ReadSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop reading and release the connection."""
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        self._finished = True
+        self._fail_waiters(S2ClientError("read session closed before catching up"))
+
+    def is_caught_up(self) -> bool:
+        """Whether every record up to the live tail has been delivered."""
+        return self._caught_up_at is not None and self._taken >= self._caught_up_at
+
+    async def caught_up(self) -> StreamPosition:
+        """Wait until every record before the live tail was delivered; return that tail.
+
+        Raises:
+            S2Error: the session ended (or failed) before catching up.
+        """
+        self._ensure_started()
+        if self.is_caught_up() and self._tail is not None:
+            return self._tail
+        if self._finished or (self._pump is not None and self._pump.done()):
+            raise self._error or S2ClientError("read session ended before catching up")
+        future: asyncio.Future[StreamPosition] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return await future
+
+    # -- internals -----------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run(), name="s2-read-session")
+
+    def _check_caught_up(self) -> None:
+        if self.is_caught_up() and self._tail is not None:
+            for future in self._waiters:
+                if not future.done():
+                    future.set_result(self._tail)
+            self._waiters.clear()
+
+    def _fail_waiters(self, error: BaseException) -> None:
+        for future in self._waiters:
+            if not future.done():
+                future.set_exception(error)
+        self._waiters.clear()
+
+    def _params(self, waited_since: float | None) -> dict[str, str | int]:
+        wait = self._wait
+        if wait is not None and waited_since is not None:
+            wait = max(0, wait - math.ceil(time.monotonic() - waited_since))
+        limit = ReadLimit(self._count, self._bytes)
+        return read_params(self._start, limit, self._until, self._clamp, wait)
+
+    async def _run(self) -> None:
+        retry = self._stream._basin._http.retry
+        attempt = 0
+        waited_since: float | None = None
+        try:
+            while True:
+                got_frame = False
+                try:
+                    async for batch in self._attempt(self._params(waited_since)):
+                        got_frame = True
+                        attempt = 0
+                        if batch.tail is not None:
+                            waited_since = time.monotonic()
+                        await self._deliver(batch)
+                    return
+                except (S2Error, OSError, TimeoutError) as e:
+                    self._caught_up_at = None
+                    attempt = 0 if got_frame else attempt
+                    attempt += 1
+                    if not is_retryable(e) or attempt >= retry.max_attempts:
+                        raise
+                    await asyncio.sleep(backoff(attempt - 1, retry))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:
+            self._error = e if isinstance(e, S2Error) else _client_error(e)
+        finally:
+            self._fail_waiters(
+                self._error or S2ClientError("read session ended before catching up")
+            )
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._queue.put(_END)
+
+    async def _deliver(self, raw: pb.ReadBatch) -> None:
+        records = raw.records
+        if records:
+            last = records[-1]
+            self._start = SeqNum(last.seq_num + 1)
+            if self._count is not None:
+                self._count = max(self._count - len(records), 0)
+            if self._bytes is not None:
+                self._bytes = max(self._bytes - _metered(raw), 0)
+        has_tail = raw.HasField("tail")
+        if has_tail:
+            self._tail = StreamPosition(raw.tail.seq_num, raw.tail.timestamp)
+        if not records:
+            if not has_tail:
+                raise S2ClientError("read session received an empty batch without a tail")
+            self._start = SeqNum(raw.tail.seq_num)
+            self._caught_up_at = self._enqueued
+            self._check_caught_up()
+            return
+        batch = read_batch(raw, self._ignore_commands)
+        if batch.records:
+            await self._queue.put(batch)
+            self._enqueued += 1
+        if has_tail:
+            final = records[-1].seq_num + 1 >= raw.tail.seq_num
+            self._caught_up_at = self._enqueued if final else None
+            self._check_caught_up()
+        else:
+            self._caught_up_at = None
+
+    async def _attempt(self, params: dict[str, str | int]) -> AsyncIterator[pb.ReadBatch]:
+        stream = self._stream
+        http = stream._basin._http
+        headers = {
+            **stream._headers,
+            "content-type": "s2s/proto",
+            "accept-encoding": http.headers.get("accept-encoding", "identity"),
+        }
+        async with http.stream("GET", stream._path, params=params, headers=headers) as resp:
+            decoder = FrameDecoder()
+            chunks = resp.aiter_raw()
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), HEARTBEAT_TIMEOUT)
+                except StopAsyncIteration:
+                    if decoder.pending:
+                        raise S2ClientError("read session ended in the middle of a frame") from None
+                    return
+                except TimeoutError as e:
+                    raise HeartbeatTimeoutError("read session heartbeat timeout") from e
+                try:
+                    frames = decoder.feed(chunk)
+                except FrameError as e:
+                    raise S2ClientError(f"malformed read session frame: {e}") from e
+                for frame in frames:
+                    if frame.terminal:
+                        status, body = frame.terminal_error()
+                        raise server_error(status, body)
+                    yield pb.ReadBatch.FromString(frame.payload)
+
+
+def _metered(batch: pb.ReadBatch) -> int:
+    total = 0
+    for r in batch.records:
+        total += 8 + len(r.body)
+        for h in r.headers:
+            total += 2 + len(h.name) + len(h.value)
+    return total
+
+
+def _client_error(error: BaseException) -> S2ClientError:
+    wrapped = S2ClientError(f"read session failed: {type(error).__name__}: {error}")
+    wrapped.__cause__ = error
+    return wrapped

@@ -1,0 +1,470 @@
+"""A blocking facade over the async client, for code that cannot be async.
+
+Logging handlers, span exporters and Celery backends are synchronous; they use
+this module. Every call runs on one per-process background event loop thread
+(started lazily, re-created after ``fork``); calls block the calling thread only.
+
+Example::
+
+    from s2_sdk import AppendInput, Endpoints, Record
+    from s2_sdk.sync import S2
+
+    with S2("token", endpoints=Endpoints.from_env()) as s2:
+        stream = s2["my-basin"]["my-stream"]
+        stream.append(AppendInput(records=[Record(body=b"hello")]))
+        with stream.producer() as producer:
+            future = producer.submit(Record(body=b"world"))
+        print(future.result().seq_num)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import os
+import threading
+from collections import deque
+from collections.abc import Coroutine, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from s2_sdk import _client, _producer, _read_session, _stream
+from s2_sdk._access import AccessTokenInfo, AccessTokenScope
+from s2_sdk._bridge import bridge
+from s2_sdk._config import BasinConfig, StreamConfig
+from s2_sdk._errors import S2ClientError
+from s2_sdk._info import BasinInfo, EnsuredBasinInfo, EnsuredStreamInfo, LocationInfo, StreamInfo
+from s2_sdk._options import Batching, Compression, Endpoints, Retry, Timeout
+from s2_sdk._records import (
+    AppendAck,
+    AppendInput,
+    IndexedAppendAck,
+    Page,
+    ReadBatch,
+    ReadLimit,
+    Record,
+    SeqNum,
+    StreamPosition,
+    TailOffset,
+    Timestamp,
+)
+
+__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream"]
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    return bridge().run(coro, timeout)
+
+
+class S2:
+    """Blocking client; same arguments and methods as :class:`s2_sdk.S2`."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        endpoints: Endpoints | None = None,
+        timeout: Timeout | None = None,
+        retry: Retry | None = None,
+        compression: Compression = Compression.NONE,
+    ) -> None:
+        self._args = (access_token, endpoints, timeout, retry, compression)
+        self._pid = -1
+        self._async: _client.S2 | None = None
+        self._lock = threading.Lock()
+        self.client()
+
+    def client(self) -> _client.S2:
+        """The async client for this process (built anew after ``fork``)."""
+        with self._lock:
+            if self._async is None or self._pid != os.getpid():
+                token, endpoints, timeout, retry, compression = self._args
+
+                async def build() -> _client.S2:
+                    return _client.S2(
+                        token,
+                        endpoints=endpoints,
+                        timeout=timeout,
+                        retry=retry,
+                        compression=compression,
+                    )
+
+                self._async = _run(build())
+                self._pid = os.getpid()
+            return self._async
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Close connections."""
+        if self._async is not None and self._pid == os.getpid():
+            _run(self._async.close(), timeout)
+
+    def __enter__(self) -> S2:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def basin(self, name: str) -> S2Basin:
+        """A blocking :class:`S2Basin`."""
+        self.client().basin(name)
+        return S2Basin(self, name)
+
+    def __getitem__(self, name: str) -> S2Basin:
+        return self.basin(name)
+
+    def create_basin(
+        self, name: str, *, config: BasinConfig | None = None, location: str | None = None
+    ) -> BasinInfo:
+        """See :meth:`s2_sdk.S2.create_basin`."""
+        return _run(self.client().create_basin(name, config=config, location=location))
+
+    def ensure_basin(
+        self, name: str, *, config: BasinConfig | None = None, location: str | None = None
+    ) -> EnsuredBasinInfo:
+        """See :meth:`s2_sdk.S2.ensure_basin`."""
+        return _run(self.client().ensure_basin(name, config=config, location=location))
+
+    def list_basins(
+        self, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> Page[BasinInfo]:
+        """See :meth:`s2_sdk.S2.list_basins`."""
+        return _run(self.client().list_basins(prefix=prefix, start_after=start_after, limit=limit))
+
+    def delete_basin(self, name: str, *, ignore_not_found: bool = False) -> None:
+        """See :meth:`s2_sdk.S2.delete_basin`."""
+        _run(self.client().delete_basin(name, ignore_not_found=ignore_not_found))
+
+    def get_basin_config(self, name: str) -> BasinConfig:
+        """See :meth:`s2_sdk.S2.get_basin_config`."""
+        return _run(self.client().get_basin_config(name))
+
+    def reconfigure_basin(self, name: str, *, config: BasinConfig) -> BasinConfig:
+        """See :meth:`s2_sdk.S2.reconfigure_basin`."""
+        return _run(self.client().reconfigure_basin(name, config=config))
+
+    def list_locations(self) -> list[LocationInfo]:
+        """See :meth:`s2_sdk.S2.list_locations`."""
+        return _run(self.client().list_locations())
+
+    def issue_access_token(
+        self,
+        id: str,
+        *,
+        scope: AccessTokenScope,
+        expires_at: datetime | None = None,
+        auto_prefix_streams: bool = False,
+    ) -> str:
+        """See :meth:`s2_sdk.S2.issue_access_token`."""
+        return _run(
+            self.client().issue_access_token(
+                id, scope=scope, expires_at=expires_at, auto_prefix_streams=auto_prefix_streams
+            )
+        )
+
+    def list_access_tokens(
+        self, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> Page[AccessTokenInfo]:
+        """See :meth:`s2_sdk.S2.list_access_tokens`."""
+        return _run(
+            self.client().list_access_tokens(prefix=prefix, start_after=start_after, limit=limit)
+        )
+
+    def revoke_access_token(self, id: str) -> None:
+        """See :meth:`s2_sdk.S2.revoke_access_token`."""
+        _run(self.client().revoke_access_token(id))
+
+
+class S2Basin:
+    """Blocking basin operations; see :class:`s2_sdk.S2Basin`."""
+
+    def __init__(self, client: S2, name: str) -> None:
+        self._client = client
+        self.name = name
+
+    def _async(self) -> Any:
+        return self._client.client().basin(self.name)
+
+    def stream(self, name: str, *, encryption_key: bytes | str | None = None) -> S2Stream:
+        """A blocking :class:`S2Stream`."""
+        self._async().stream(name, encryption_key=encryption_key)
+        return S2Stream(self, name, encryption_key)
+
+    def __getitem__(self, name: str) -> S2Stream:
+        return self.stream(name)
+
+    def create_stream(self, name: str, *, config: StreamConfig | None = None) -> StreamInfo:
+        """See :meth:`s2_sdk.S2Basin.create_stream`."""
+        result: StreamInfo = _run(self._async().create_stream(name, config=config))
+        return result
+
+    def ensure_stream(self, name: str, *, config: StreamConfig | None = None) -> EnsuredStreamInfo:
+        """See :meth:`s2_sdk.S2Basin.ensure_stream`."""
+        result: EnsuredStreamInfo = _run(self._async().ensure_stream(name, config=config))
+        return result
+
+    def list_streams(
+        self, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> Page[StreamInfo]:
+        """See :meth:`s2_sdk.S2Basin.list_streams`."""
+        result: Page[StreamInfo] = _run(
+            self._async().list_streams(prefix=prefix, start_after=start_after, limit=limit)
+        )
+        return result
+
+    def delete_stream(self, name: str, *, ignore_not_found: bool = False) -> None:
+        """See :meth:`s2_sdk.S2Basin.delete_stream`."""
+        _run(self._async().delete_stream(name, ignore_not_found=ignore_not_found))
+
+    def get_stream_config(self, name: str) -> StreamConfig:
+        """See :meth:`s2_sdk.S2Basin.get_stream_config`."""
+        result: StreamConfig = _run(self._async().get_stream_config(name))
+        return result
+
+    def reconfigure_stream(self, name: str, *, config: StreamConfig) -> StreamConfig:
+        """See :meth:`s2_sdk.S2Basin.reconfigure_stream`."""
+        result: StreamConfig = _run(self._async().reconfigure_stream(name, config=config))
+        return result
+
+
+class S2Stream:
+    """Blocking stream operations; see :class:`s2_sdk.S2Stream`."""
+
+    def __init__(self, basin: S2Basin, name: str, encryption_key: bytes | str | None) -> None:
+        self._basin = basin
+        self.name = name
+        self._key = encryption_key
+
+    def _async(self) -> _stream.S2Stream:
+        stream: _stream.S2Stream = self._basin._async().stream(self.name, encryption_key=self._key)
+        return stream
+
+    def check_tail(self) -> StreamPosition:
+        """See :meth:`s2_sdk.S2Stream.check_tail`."""
+        return _run(self._async().check_tail())
+
+    def append(self, inp: AppendInput, *, timeout: float | None = None) -> AppendAck:
+        """See :meth:`s2_sdk.S2Stream.append`."""
+        return _run(self._async().append(inp), timeout)
+
+    def read(
+        self,
+        *,
+        start: SeqNum | Timestamp | TailOffset,
+        limit: ReadLimit | None = None,
+        until_timestamp: int | None = None,
+        clamp_to_tail: bool = False,
+        wait: int | None = None,
+        ignore_command_records: bool = False,
+    ) -> ReadBatch:
+        """See :meth:`s2_sdk.S2Stream.read`."""
+        return _run(
+            self._async().read(
+                start=start,
+                limit=limit,
+                until_timestamp=until_timestamp,
+                clamp_to_tail=clamp_to_tail,
+                wait=wait,
+                ignore_command_records=ignore_command_records,
+            )
+        )
+
+    def read_session(
+        self,
+        *,
+        start: SeqNum | Timestamp | TailOffset,
+        limit: ReadLimit | None = None,
+        until_timestamp: int | None = None,
+        clamp_to_tail: bool = False,
+        wait: int | None = None,
+        ignore_command_records: bool = False,
+    ) -> ReadSession:
+        """A blocking iterator of :class:`ReadBatch`; see :meth:`s2_sdk.S2Stream.read_session`."""
+        stream = self._async()
+
+        async def open_session() -> _read_session.ReadSession:
+            return stream.read_session(
+                start=start,
+                limit=limit,
+                until_timestamp=until_timestamp,
+                clamp_to_tail=clamp_to_tail,
+                wait=wait,
+                ignore_command_records=ignore_command_records,
+            )
+
+        return ReadSession(_run(open_session()))
+
+    def producer(
+        self,
+        *,
+        fencing_token: str | None = None,
+        match_seq_num: int | None = None,
+        batching: Batching | None = None,
+        max_unacked_bytes: int = 5 * 1024 * 1024,
+    ) -> Producer:
+        """A blocking :class:`Producer`; see :meth:`s2_sdk.S2Stream.producer`."""
+        stream = self._async()
+
+        async def open_producer() -> _producer.Producer:
+            return stream.producer(
+                fencing_token=fencing_token,
+                match_seq_num=match_seq_num,
+                batching=batching,
+                max_unacked_bytes=max_unacked_bytes,
+            )
+
+        return Producer(_run(open_producer()))
+
+
+class ReadSession:
+    """A blocking iterator over a read session's batches."""
+
+    def __init__(self, session: _read_session.ReadSession) -> None:
+        self._session = session
+
+    def __iter__(self) -> Iterator[ReadBatch]:
+        return self
+
+    def __next__(self) -> ReadBatch:
+        async def step() -> ReadBatch | None:
+            try:
+                return await anext(self._session)
+            except StopAsyncIteration:
+                return None
+
+        batch = _run(step())
+        if batch is None:
+            raise StopIteration
+        return batch
+
+    def is_caught_up(self) -> bool:
+        """See :meth:`s2_sdk.ReadSession.is_caught_up`."""
+        return self._session.is_caught_up()
+
+    def caught_up(self, timeout: float | None = None) -> StreamPosition:
+        """Block until caught up with the live tail; see :meth:`s2_sdk.ReadSession.caught_up`."""
+        return _run(self._session.caught_up(), timeout)
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop reading."""
+        _run(self._session.close(), timeout)
+
+    def __enter__(self) -> ReadSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Producer:
+    """A blocking producer: ``submit`` never waits on the network.
+
+    ``submit`` queues the record and returns a :class:`concurrent.futures.Future`
+    resolving to its :class:`IndexedAppendAck`. Records are handed to the async
+    producer in submission order on the bridge thread. ``flush`` and ``close`` take
+    a timeout. A producer still open at interpreter exit is flushed (bounded).
+    """
+
+    def __init__(self, producer: _producer.Producer) -> None:
+        self._producer = producer
+        self._bridge = bridge()
+        self._pending: deque[tuple[Record, concurrent.futures.Future[IndexedAppendAck]]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._drained = asyncio.Event()
+        self._drainer: asyncio.Future[None] | None = None
+        self._closed = False
+        self._bridge.add_finalizer(self)
+
+    def submit(self, record: Record) -> concurrent.futures.Future[IndexedAppendAck]:
+        """Queue a record for appending."""
+        future: concurrent.futures.Future[IndexedAppendAck] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise S2ClientError("the producer is closed")
+            self._pending.append((record, future))
+            schedule = not self._scheduled
+            self._scheduled = True
+        if schedule:
+            self._bridge.call_soon(self._start_drain)
+        return future
+
+    def _start_drain(self) -> None:
+        self._drained.clear()
+        self._drainer = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._scheduled = False
+                    self._drained.set()
+                    return
+                items = list(self._pending)
+                self._pending.clear()
+            for record, future in items:
+                try:
+                    ticket = await self._producer.submit(record)
+                except BaseException as e:
+                    future.set_exception(e)
+                    continue
+                ticket._future.add_done_callback(functools.partial(_copy_result, future))
+
+    async def _flush(self) -> None:
+        while self._scheduled:
+            await self._drained.wait()
+        await self._producer.flush()
+
+    def flush(self, timeout: float | None = 10.0) -> None:
+        """Wait until every record submitted so far is acknowledged (or ``timeout``)."""
+        _run(self._flush(), timeout)
+
+    async def close_at_exit(self) -> None:
+        """Flush and close (the interpreter-exit hook)."""
+        with self._lock:
+            self._closed = True
+        await self._flush()
+        await self._producer.close()
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Flush and close; records still pending after ``timeout`` are failed."""
+        if self._bridge.pid != os.getpid():
+            return
+        _run(self.close_at_exit(), timeout)
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _copy_result(
+    target: concurrent.futures.Future[IndexedAppendAck], source: asyncio.Future[IndexedAppendAck]
+) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (error := source.exception()) is not None:
+        target.set_exception(error)
+    else:
+        target.set_result(source.result())
