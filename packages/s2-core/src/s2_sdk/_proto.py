@@ -42,11 +42,17 @@ def append_ack(ack: pb.AppendAck) -> AppendAck:
 
 def read_batch(batch: pb.ReadBatch, ignore_command_records: bool = False) -> ReadBatch:
     """A ReadBatch from protobuf (optionally without command records)."""
-    records = []
+    make = SequencedRecord._make
+    records: list[SequencedRecord] = []
+    append = records.append
     for r in batch.records:
-        headers = [(h.name, h.value) for h in r.headers]
-        if ignore_command_records and len(headers) == 1 and not headers[0][0]:
-            continue
-        records.append(SequencedRecord(r.seq_num, r.body, headers, r.timestamp))
+        hs = r.headers
+        if hs:
+            headers = [(h.name, h.value) for h in hs]
+            if ignore_command_records and len(headers) == 1 and not headers[0][0]:
+                continue
+            append(make((r.seq_num, r.body, headers, r.timestamp)))
+        else:
+            append(make((r.seq_num, r.body, [], r.timestamp)))
     tail = _position(batch.tail) if batch.HasField("tail") else None
     return ReadBatch(records, tail)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from s2_sdk._errors import S2ClientError
 from s2_sdk.protocol import COMMAND_FENCE, COMMAND_TRIM, MAX_FENCING_TOKEN_BYTES
@@ -122,9 +122,8 @@ class ReadLimit:
     bytes: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SequencedRecord:
-    """Record read from a stream.
+class SequencedRecord(NamedTuple):
+    """Record read from a stream (an immutable named tuple, cheap to build in bulk).
 
     Attributes:
         seq_num: Sequence number assigned to this record.

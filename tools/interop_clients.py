@@ -1,4 +1,4 @@
-"""Installing the published S2 clients (in their own environments) to test against."""
+"""The published S2 clients in their own environments (for interop tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import shutil
 import subprocess
 import venv
 from pathlib import Path
-
-import pytest
 
 CACHE = Path(os.environ.get("S2_TEST_CACHE", Path.home() / ".cache" / "s2-python-tests"))
 OFFICIAL_PY_SDK = "s2-sdk==0.13.0"
@@ -30,11 +28,11 @@ def official_python() -> Path:
     return python
 
 
-def official_node() -> Path:
-    """A folder with the official `@s2-dev/streamstore` installed; skips without npm."""
+def official_node() -> Path | None:
+    """A folder with the official `@s2-dev/streamstore` installed (None without npm)."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
-        pytest.skip("Node.js and npm are needed for the TypeScript SDK interop tests")
+        return None
     home = CACHE / OFFICIAL_NODE_SDK.replace("/", "_").replace("@", "")
     if not (home / ".ready").exists():
         shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,100 @@
+"""Client workloads, written against the documented `s2_sdk` API only.
+
+Runs unchanged on s2-core and on the published `s2-sdk` (same import name), so
+`client.py` can run it in both environments against one server and compare.
+Usage: python workloads.py ENDPOINT BASIN SCALE  → one JSON object on stdout.
+"""
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+
+from s2_sdk import (
+    S2,
+    AppendInput,
+    Endpoints,
+    ReadLimit,
+    Record,
+    SeqNum,
+)
+
+
+def _pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def producer(s2, basin, n):
+    stream = s2[basin]["producer"]
+    body = b"p" * 128
+    cpu, start = time.process_time(), time.perf_counter()
+    async with stream.producer() as p:
+        tickets = [await p.submit(Record(body=body)) for _ in range(n)]
+        last = await tickets[-1]
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert last.seq_num == n - 1, last
+    return {"records": n, "seconds": elapsed, "cpu": cpu, "bytes": n * 128}
+
+
+async def session(s2, basin, batches):
+    stream = s2[basin]["session"]
+    records = [Record(body=b"s" * 1024) for _ in range(1000)]
+    cpu, start = time.process_time(), time.perf_counter()
+    async with stream.append_session() as sess:
+        tickets = [await sess.submit(AppendInput(records=records)) for _ in range(batches)]
+        acks = [await t for t in tickets]
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert acks[-1].end.seq_num == batches * 1000
+    n = batches * 1000
+    return {"records": n, "seconds": elapsed, "cpu": cpu, "bytes": n * 1024}
+
+
+async def catch_up(s2, basin, n):
+    stream = s2[basin]["producer"]
+    cpu, start = time.process_time(), time.perf_counter()
+    got = 0
+    async for batch in stream.read_session(start=SeqNum(0), limit=ReadLimit(count=n)):
+        got += len(batch.records)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert got == n, got
+    return {"records": n, "seconds": elapsed, "cpu": cpu, "bytes": n * 128}
+
+
+async def unary(s2, basin, n):
+    stream = s2[basin]["unary"]
+    appends, reads = [], []
+    for i in range(n):
+        t = time.perf_counter()
+        await stream.append(AppendInput(records=[Record(body=b"u" * 100)]))
+        appends.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        await stream.read(start=SeqNum(i), limit=ReadLimit(count=1))
+        reads.append(time.perf_counter() - t)
+    ms = 1000
+    return {
+        "append_p50_ms": _pct(appends, 0.5) * ms,
+        "append_p99_ms": _pct(appends, 0.99) * ms,
+        "read_p50_ms": _pct(reads, 0.5) * ms,
+        "read_p99_ms": _pct(reads, 0.99) * ms,
+        "append_mean_ms": statistics.fmean(appends) * ms,
+    }
+
+
+async def main(endpoint, basin, scale):
+    out = {}
+    async with S2("bench", endpoints=Endpoints(endpoint, endpoint)) as s2:
+        await s2.create_basin(basin)
+        for name in ("producer", "session", "unary"):
+            await s2[basin].create_stream(name)
+        out["producer"] = await producer(s2, basin, int(100_000 * scale))
+        out["session"] = await session(s2, basin, int(100 * scale))
+        out["catch_up"] = await catch_up(s2, basin, int(100_000 * scale))
+        out["unary"] = await unary(s2, basin, int(500 * scale))
+        await s2.delete_basin(basin)
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))))
