@@ -390,3 +390,21 @@ def test_compressed_request_and_response_bodies(api: Api) -> None:
     )
     assert r.headers["content-encoding"] == "gzip"
     assert [len(x["body"]) for x in r.json()["records"]] == [3000, 3000]
+
+
+def test_stream_config_header_applies_only_on_auto_create(api: Api) -> None:
+    api.request("PATCH", f"/v1/basins/{api.basin}", json={"create_stream_on_append": True})
+    header = {
+        "s2-stream-config": '{"retention_policy":{"age":3600},"delete_on_empty":{"min_age_secs":300}}'
+    }
+    r = api.request("POST", "/v1/streams/made/records", json={"records": [{}]}, headers=header)
+    assert r.status_code == 200, r.text
+    config = api.request("GET", "/v1/streams/made").json()
+    assert config["retention_policy"] == {"age": 3600}
+    assert config["delete_on_empty"] == {"min_age_secs": 300}
+    other = {"s2-stream-config": '{"retention_policy":{"age":60}}'}
+    api.request("POST", "/v1/streams/made/records", json={"records": [{}]}, headers=other)
+    assert api.request("GET", "/v1/streams/made").json()["retention_policy"] == {"age": 3600}
+    bad = {"s2-stream-config": "{not json"}
+    r = api.request("POST", "/v1/streams/x/records", json={"records": [{}]}, headers=bad)
+    assert (r.status_code, r.json()["code"]) == (400, "bad_header")

@@ -163,6 +163,7 @@ class AppendSession:
         self._queued.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="s2-append-session")
+        await asyncio.sleep(0)  # let the sender put this batch on the wire now
         return BatchSubmitTicket(future)
 
     async def close(self) -> None:

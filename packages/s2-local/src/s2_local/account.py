@@ -354,8 +354,17 @@ class Account:
         names, more = _page(list(b.streams), prefix, start_after, limit)
         return [b.streams[n] for n in names], more
 
-    async def data_stream(self, basin: str, name: str, on: Literal["append", "read"]) -> Stream:
-        """The stream for a data-plane operation, auto-created if the basin says so."""
+    async def data_stream(
+        self,
+        basin: str,
+        name: str,
+        on: Literal["append", "read"],
+        config: StreamConfig | None = None,
+    ) -> Stream:
+        """The stream for a data-plane operation, auto-created if the basin says so.
+
+        ``config`` (from ``s2-stream-config``) applies only when this creates the stream.
+        """
         b = self.basin(basin)
         s = b.streams.get(name)
         if s is None:
@@ -370,7 +379,7 @@ class Account:
             s = self._new_stream(
                 b,
                 name,
-                StreamConfig().resolved(b.config.default_stream_config),
+                (config or StreamConfig()).resolved(b.config.default_stream_config),
                 b.config.stream_cipher,
                 self.clock.utcnow(),
                 None,

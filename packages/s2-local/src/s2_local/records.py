@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Literal
 
 from google.protobuf.message import DecodeError
 from s2_sdk.protocol import pb
 
 from s2_local.account import Account
+from s2_local.config import parse_stream_config
+from s2_local.control import path_stream
 from s2_local.crypto import parse_key_header
 from s2_local.errors import ApiError
 from s2_local.formats import append_input_from_json, parse_format, read_batch_to_json
 from s2_local.http import Request, Send, respond, respond_json
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
 from s2_local.sessions import append_session, read_session, watch_disconnect
-from s2_local.stream import check_append_input
+from s2_local.stream import Stream, check_append_input
 
 __all__ = ["RecordHandlers"]
 
@@ -30,11 +33,24 @@ class RecordHandlers:
     def __init__(self, account: Account) -> None:
         self.account = account
 
+    async def _stream(
+        self, req: Request, basin: str, name: str, on: Literal["append", "read"]
+    ) -> Stream:
+        """The stream named in the path; ``s2-stream-config`` applies if it is auto-created."""
+        raw = req.header("s2-stream-config")
+        config = None
+        if raw is not None:
+            try:
+                config = parse_stream_config(json.loads(raw))
+            except (ValueError, ApiError) as e:
+                raise ApiError("bad_header", f"invalid s2-stream-config: {e}") from e
+        return await self.account.data_stream(basin, path_stream(name), on, config)
+
     async def append(self, req: Request, send: Send, basin: str, name: str) -> None:
         content_type = req.media_type("content-type")
         key = parse_key_header(req.header("s2-encryption-key"))
         if content_type == S2S:
-            stream = await self.account.data_stream(basin, name, "append")
+            stream = await self._stream(req, basin, name, "append")
             await append_session(req, send, stream, key)
             return
         if content_type in PROTO_TYPES:
@@ -47,7 +63,7 @@ class RecordHandlers:
             fmt = parse_format(req.header("s2-format"))
             inp = append_input_from_json(await req.json(), fmt)
         metered = check_append_input(inp)
-        stream = await self.account.data_stream(basin, name, "append")
+        stream = await self._stream(req, basin, name, "append")
         ack = await stream.append(inp, metered, key)
         if req.media_type("accept") in PROTO_TYPES:
             await respond(send, 200, ack.to_proto().SerializeToString(), "application/protobuf")
@@ -58,7 +74,7 @@ class RecordHandlers:
         params = ReadParams.from_query(req.query)
         key = parse_key_header(req.header("s2-encryption-key"))
         if req.media_type("content-type") == S2S:
-            stream = await self.account.data_stream(basin, name, "read")
+            stream = await self._stream(req, basin, name, "read")
             stream.check_read_key(key)
             await read_session(req, send, stream, params, key)
             return
@@ -67,7 +83,7 @@ class RecordHandlers:
             return
         fmt = parse_format(req.header("s2-format"))
         params = params.bounded(unary=True)
-        stream = await self.account.data_stream(basin, name, "read")
+        stream = await self._stream(req, basin, name, "read")
         stream.check_read_key(key)
         start = params.start_seq(stream)
         got: Batch | None = None
@@ -94,7 +110,7 @@ class RecordHandlers:
             )
 
     async def tail(self, req: Request, send: Send, basin: str, name: str) -> None:
-        stream = await self.account.data_stream(basin, name, "read")
+        stream = await self._stream(req, basin, name, "read")
         seq_num, timestamp = stream.tail
         await respond_json(send, 200, {"tail": {"seq_num": seq_num, "timestamp": timestamp}})
 
@@ -111,7 +127,7 @@ class RecordHandlers:
         last_event_id = req.header("last-event-id")
         if last_event_id:
             params = params.resumed(last_event_id)
-        stream = await self.account.data_stream(basin, name, "read")
+        stream = await self._stream(req, basin, name, "read")
         stream.check_read_key(key)
         start = params.start_seq(stream)
         headers = [(b"content-type", b"text/event-stream")] + [
