@@ -394,9 +394,8 @@ def test_compressed_request_and_response_bodies(api: Api) -> None:
 
 def test_stream_config_header_applies_only_on_auto_create(api: Api) -> None:
     api.request("PATCH", f"/v1/basins/{api.basin}", json={"create_stream_on_append": True})
-    header = {
-        "s2-stream-config": '{"retention_policy":{"age":3600},"delete_on_empty":{"min_age_secs":300}}'
-    }
+    config_json = '{"retention_policy":{"age":3600},"delete_on_empty":{"min_age_secs":300}}'
+    header = {"s2-stream-config": config_json}
     r = api.request("POST", "/v1/streams/made/records", json={"records": [{}]}, headers=header)
     assert r.status_code == 200, r.text
     config = api.request("GET", "/v1/streams/made").json()
