@@ -125,9 +125,3 @@ async def test_server_errors_carry_code_message_and_pickle(s2: S2) -> None:
         e.message,
         e.status_code,
     )
-
-
-async def test_unimplemented_account_features_raise_server_errors(s2: S2) -> None:
-    with pytest.raises(S2ServerError) as err:
-        await s2.list_locations()
-    assert err.value.status_code == 501

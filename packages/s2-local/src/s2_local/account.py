@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from s2_local.access import Principal
 from s2_local.clock import Clock
 from s2_local.config import (
     BasinConfig,
@@ -21,14 +22,18 @@ from s2_local.config import (
     parse_stream_config,
 )
 from s2_local.errors import ApiError
+from s2_local.metrics import Metrics
 from s2_local.store import AppendEntry, Store
 from s2_local.stream import Stream, rfc3339
+from s2_local.tokens import Tokens
 
-__all__ = ["Account", "Basin", "EnsureOutcome"]
+__all__ = ["LOCATIONS", "Account", "Basin", "EnsureOutcome"]
 
 log = logging.getLogger("s2_local.account")
 
 EnsureOutcome = Literal["created", "updated", "noop"]
+LOCATIONS = ("aws:us-east-1", "aws:us-west-2", "aws:eu-north-1")
+"""Locations s2-local answers for (all public; the first is the initial default)."""
 
 
 def _idempotency_key(token: str | None, raw_config: Any) -> str | None:
@@ -82,12 +87,16 @@ class Account:
         store: Store | None = None,
         clock: Clock | None = None,
         *,
+        root_token: str | None = None,
         deletion_grace: float = 0.5,
         maintenance_interval: float = 1.0,
     ) -> None:
         self.store = store or Store()
         self.clock = clock or Clock()
         self.basins: dict[str, Basin] = {}
+        self.tokens = Tokens(self.store, self.clock, root_token)
+        self.metrics = Metrics(self.clock)
+        self.default_location = LOCATIONS[0]
         self.deletion_grace = deletion_grace
         self.maintenance_interval = maintenance_interval
         self._maintenance: asyncio.Task[None] | None = None
@@ -146,7 +155,11 @@ class Account:
 
     def _apply(self, op: dict[str, Any]) -> None:
         kind = op["op"]
-        if kind == "basin":
+        if kind in ("token", "token_gone"):
+            self.tokens.restore(op)
+        elif kind == "default_location":
+            self.default_location = op["name"]
+        elif kind == "basin":
             existing = self.basins.get(op["name"])
             b = Basin(
                 name=op["name"],
@@ -179,6 +192,23 @@ class Account:
             if owner is not None:
                 owner.streams.pop(op["name"], None)
 
+    # -- locations --------------------------------------------------------------
+
+    def location(self, name: str | None) -> str:
+        """A basin's location: the given one (if known) or the account default."""
+        if name is None:
+            return self.default_location
+        if name not in LOCATIONS:
+            raise ApiError("invalid", f"unknown location {name!r}; known: {', '.join(LOCATIONS)}")
+        return name
+
+    async def set_default_location(self, name: str) -> str:
+        """Change the account's default location."""
+        name = self.location(name)
+        await self.store.persist_meta({"op": "default_location", "name": name})
+        self.default_location = name
+        return name
+
     # -- basins -----------------------------------------------------------------
 
     def basin(self, name: str) -> Basin:
@@ -200,7 +230,9 @@ class Account:
             if key is not None and key == existing.idempotency_key:
                 return existing, False
             raise ApiError("resource_already_exists", f"basin `{name}` already exists")
-        b = Basin(name, config, self.clock.utcnow(), location=location, idempotency_key=key)
+        b = Basin(
+            name, config, self.clock.utcnow(), location=self.location(location), idempotency_key=key
+        )
         self.basins[name] = b
         await self._save_basin(b)
         return b, True
@@ -212,7 +244,7 @@ class Account:
         config = parse_basin_config(raw_config)
         existing = self.basins.get(name)
         if existing is None:
-            b = Basin(name, config, self.clock.utcnow(), location=location)
+            b = Basin(name, config, self.clock.utcnow(), location=self.location(location))
             self.basins[name] = b
             await self._save_basin(b)
             return b, "created"
@@ -242,9 +274,12 @@ class Account:
             if s.deleted_at is None:
                 await self._mark_stream_deleted(s)
 
-    def list_basins(self, prefix: str, start_after: str, limit: int) -> tuple[list[Basin], bool]:
-        """A page of basins in byte order."""
-        names, more = _page(list(self.basins), prefix, start_after, limit)
+    def list_basins(
+        self, prefix: str, start_after: str, limit: int, principal: Principal
+    ) -> tuple[list[Basin], bool]:
+        """A page of the basins the caller may see, in byte order."""
+        visible = [n for n in self.basins if principal.sees("basin", n)]
+        names, more = _page(visible, prefix, start_after, limit)
         return [self.basins[n] for n in names], more
 
     # -- streams ----------------------------------------------------------------
@@ -345,13 +380,14 @@ class Account:
         s.notify()
 
     def list_streams(
-        self, basin: str, prefix: str, start_after: str, limit: int
+        self, basin: str, prefix: str, start_after: str, limit: int, principal: Principal
     ) -> tuple[list[Stream], bool]:
-        """A page of a basin's streams in byte order (empty for a missing basin)."""
+        """A page of the basin's streams the caller may see (empty for a missing basin)."""
         b = self.basins.get(basin)
         if b is None:
             return [], False
-        names, more = _page(list(b.streams), prefix, start_after, limit)
+        visible = [n for n in b.streams if principal.sees("stream", n)]
+        names, more = _page(visible, prefix, start_after, limit)
         return [b.streams[n] for n in names], more
 
     async def data_stream(

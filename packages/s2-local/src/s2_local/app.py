@@ -11,6 +11,7 @@ from typing import Any
 from s2_sdk.protocol import basin_name_error
 
 from s2_local.account import Account
+from s2_local.admin import AdminHandlers
 from s2_local.control import BasinHandlers, StreamHandlers
 from s2_local.errors import ApiError
 from s2_local.http import Disconnected, Receive, Request, Scope, Send, respond, respond_error
@@ -33,6 +34,7 @@ class S2App:
         self._basins = BasinHandlers(account)
         self._streams = StreamHandlers(account)
         self._records = RecordHandlers(account)
+        self._admin = AdminHandlers(account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -82,6 +84,7 @@ class S2App:
         if len(seg) < 2 or seg[0] != "v1":
             await respond(send, 404)
             return
+        req.principal = self.account.tokens.authenticate(req.header("authorization"))
         resource, rest = seg[1], seg[2:]
         if resource == "basins":
             await self._dispatch(
@@ -101,12 +104,12 @@ class S2App:
         elif resource == "streams":
             basin = self._basin_of(req)
             if len(rest) >= 2 and rest[1] == "records":
-                routes = {
+                records: dict[tuple[str, str], Handler] = {
                     ("records", "GET"): self._records.read,
                     ("records", "POST"): self._records.append,
                     ("records/tail", "GET"): self._records.tail,
                 }
-                handler = routes.get(("/".join(rest[1:]), method))
+                handler = records.get(("/".join(rest[1:]), method))
                 if handler is None:
                     await respond(
                         send, 405 if "/".join(rest[1:]) in ("records", "records/tail") else 404
@@ -129,8 +132,31 @@ class S2App:
                 },
                 basin,
             )
-        elif resource in ("access-tokens", "locations", "metrics"):
-            raise ApiError("not_implemented", "Not implemented")
+        elif resource == "access-tokens":
+            await self._dispatch(
+                req,
+                send,
+                method,
+                rest,
+                {
+                    (0, "GET"): self._admin.list_tokens,
+                    (0, "POST"): self._admin.issue_token,
+                    (1, "DELETE"): self._admin.revoke_token,
+                },
+            )
+        elif resource == "locations":
+            routes: dict[tuple[str, str], Handler] = {
+                ("", "GET"): self._admin.list_locations,
+                ("default", "GET"): self._admin.get_default_location,
+                ("default", "PUT"): self._admin.set_default_location,
+            }
+            handler = routes.get(("/".join(rest), method))
+            if handler is None:
+                await respond(send, 405 if rest in ([], ["default"]) else 404)
+                return
+            await handler(req, send)
+        elif resource == "metrics" and len(rest) <= 2 and method == "GET":
+            await self._admin.metrics(req, send, *rest)
         else:
             await respond(send, 404)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import secrets
 import signal
 import sys
 
@@ -22,6 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="keep data durably in this directory (default: in memory)")
     run.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (HTTP/2 via ALPN)")
     run.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    run.add_argument(
+        "--auth",
+        action="store_true",
+        help="require access tokens (root token from --root-token or S2_LOCAL_ROOT_TOKEN)",
+    )
+    run.add_argument(
+        "--root-token",
+        help="the root access token in auth mode (default: $S2_LOCAL_ROOT_TOKEN, else random)",
+    )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
 
@@ -37,6 +48,13 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         sys.exit(f"s2-local: cannot listen on {args.host}:{args.port}: {e}")
     port = sock.getsockname()[1]
+    root_token = None
+    if args.auth or args.root_token:
+        root_token = (
+            args.root_token
+            or os.environ.get("S2_LOCAL_ROOT_TOKEN")
+            or "s2l_root_" + secrets.token_urlsafe(24)
+        )
     scheme = "https" if args.tls_cert else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
     endpoint = f"{scheme}://{host}:{port}"
@@ -47,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, value in (
             ("S2_ACCOUNT_ENDPOINT", endpoint),
             ("S2_BASIN_ENDPOINT", endpoint),
-            ("S2_ACCESS_TOKEN", "ignored"),
+            ("S2_ACCESS_TOKEN", root_token or "ignored"),
         ):
             print(f"export {name}={value}", flush=True)
 
@@ -56,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        app = build_app(args.data_dir, on_ready=announce)
+        app = build_app(args.data_dir, on_ready=announce, root_token=root_token)
         await serve(sock, app, shutdown=stop, tls_cert=args.tls_cert, tls_key=args.tls_key)
 
     try:

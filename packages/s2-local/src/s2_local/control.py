@@ -90,8 +90,10 @@ class BasinHandlers:
         self.account = account
 
     async def list(self, req: Request, send: Send) -> None:
+        req.principal.authorize("list-basins")
         prefix, start_after, limit = list_params(req, basin_prefix_error)
-        basins, more = self.account.list_basins(prefix, start_after, limit)
+        basins, more = self.account.list_basins(prefix, start_after, limit, req.principal)
+        self.account.metrics.account_op()
         await respond_json(
             send,
             200,
@@ -105,6 +107,8 @@ class BasinHandlers:
         name = body.get("basin")
         if not isinstance(name, str) or basin_name_error(name):
             raise ApiError("bad_json", basin_name_error(str(name)) or "`basin` must be a string")
+        req.principal.authorize("create-basin", basin=name)
+        self.account.metrics.account_op(name)
         basin, created = await self.account.create_basin(
             name, body.get("config"), _location(body), token
         )
@@ -113,11 +117,16 @@ class BasinHandlers:
         )
 
     async def get(self, req: Request, send: Send, name: str) -> None:
-        basin = self.account.basin(path_basin(name))
+        req.principal.authorize("get-basin-config", basin=path_basin(name))
+        self.account.metrics.account_op(name)
+        basin = self.account.basin(name)
         await respond_json(send, 200, basin.config.to_json())
 
     async def ensure(self, req: Request, send: Send, name: str) -> None:
         name = path_basin(name)
+        op = "reconfigure-basin" if name in self.account.basins else "create-basin"
+        req.principal.authorize(op, basin=name)
+        self.account.metrics.account_op(name)
         body = await req.json(optional=True)
         body = {} if body is None else _object(body, "ensure basin request")
         basin, outcome = await self.account.ensure_basin(name, body.get("config"), _location(body))
@@ -126,12 +135,16 @@ class BasinHandlers:
 
     async def reconfigure(self, req: Request, send: Send, name: str) -> None:
         name = path_basin(name)
+        req.principal.authorize("reconfigure-basin", basin=name)
+        self.account.metrics.account_op(name)
         patch = parse_basin_patch(await req.json())
         config = await self.account.reconfigure_basin(name, patch)
         await respond_json(send, 200, config.to_json())
 
     async def delete(self, req: Request, send: Send, name: str) -> None:
-        await self.account.delete_basin(path_basin(name))
+        req.principal.authorize("delete-basin", basin=path_basin(name))
+        self.account.metrics.account_op(name)
+        await self.account.delete_basin(name)
         await respond(send, 202)
 
 
@@ -142,12 +155,20 @@ class StreamHandlers:
         self.account = account
 
     async def list(self, req: Request, send: Send, basin: str) -> None:
+        principal = req.principal
+        principal.authorize("list-streams", basin=basin)
+        self.account.metrics.basin_op(basin)
         prefix, start_after, limit = list_params(req, stream_prefix_error)
-        streams, more = self.account.list_streams(basin, prefix, start_after, limit)
+        hidden = principal.auto_prefix
+        start_after = hidden + start_after if start_after else ""
+        streams, more = self.account.list_streams(
+            basin, hidden + prefix, start_after, limit, principal
+        )
+        infos = [{**s.info_json(), "name": s.name[len(hidden) :]} for s in streams]
         await respond_json(
             send,
             200,
-            {"streams": [s.info_json() for s in streams], "has_more": more},
+            {"streams": infos, "has_more": more},
             accept_encoding=req.header("accept-encoding"),
         )
 
@@ -157,29 +178,48 @@ class StreamHandlers:
         name = body.get("stream")
         if not isinstance(name, str) or stream_name_error(name):
             raise ApiError("bad_json", stream_name_error(str(name)) or "`stream` must be a string")
-        stream, created = await self.account.create_stream(basin, name, body.get("config"), token)
+        full = req.principal.auto_prefix + name
+        req.principal.authorize("create-stream", basin=basin, stream=full)
+        self.account.metrics.basin_op(basin)
+        stream, created = await self.account.create_stream(basin, full, body.get("config"), token)
         await respond_json(
-            send, 201, stream.info_json(), [(_PROVISION, "created" if created else "noop")]
+            send,
+            201,
+            {**stream.info_json(), "name": name},
+            [(_PROVISION, "created" if created else "noop")],
         )
 
     async def get(self, req: Request, send: Send, basin: str, name: str) -> None:
-        config = self.account.stream_config(basin, path_stream(name))
+        name = self._authorized(req, "get-stream-config", basin, name)
+        config = self.account.stream_config(basin, name)
         await respond_json(send, 200, config.to_json())
 
     async def ensure(self, req: Request, send: Send, basin: str, name: str) -> None:
-        name = path_stream(name)
+        b = self.account.basins.get(basin)
+        exists = b is not None and req.principal.auto_prefix + name in b.streams
+        op = "reconfigure-stream" if exists else "create-stream"
+        full = self._authorized(req, op, basin, name)
         stream, outcome = await self.account.ensure_stream(
-            basin, name, await req.json(optional=True)
+            basin, full, await req.json(optional=True)
         )
         status = 201 if outcome == "created" else 200
-        await respond_json(send, status, stream.info_json(), [(_PROVISION, outcome)])
+        info = {**stream.info_json(), "name": name}
+        await respond_json(send, status, info, [(_PROVISION, outcome)])
 
     async def reconfigure(self, req: Request, send: Send, basin: str, name: str) -> None:
-        name = path_stream(name)
+        name = self._authorized(req, "reconfigure-stream", basin, name)
         patch = parse_stream_patch(await req.json())
         config = await self.account.reconfigure_stream(basin, name, patch)
         await respond_json(send, 200, config.to_json())
 
     async def delete(self, req: Request, send: Send, basin: str, name: str) -> None:
-        await self.account.delete_stream(basin, path_stream(name))
+        name = self._authorized(req, "delete-stream", basin, name)
+        await self.account.delete_stream(basin, name)
         await respond(send, 202)
+
+    def _authorized(self, req: Request, op: str, basin: str, name: str) -> str:
+        """Check ``op`` on the stream named in the path; return its full (prefixed) name."""
+        full = req.principal.auto_prefix + path_stream(name)
+        req.principal.authorize(op, basin=basin, stream=full)
+        self.account.metrics.basin_op(basin)
+        return full

@@ -17,6 +17,8 @@ from s2_sdk.protocol import (
     decompress,
 )
 
+from s2_local.access import Principal
+from s2_local.access import Scope as TokenScope
 from s2_local.errors import ApiError
 
 __all__ = ["Receive", "Request", "Scope", "Send", "respond", "respond_error", "respond_json"]
@@ -25,6 +27,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+ROOT = Principal(None, TokenScope.root())
+"""The caller when authentication is off: allowed everything."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """Largest unary request body accepted (after decompression: 2 MiB of payload)."""
@@ -50,6 +55,7 @@ class Request:
             text = value.decode("latin-1")
             self.headers[key] = f"{self.headers[key]},{text}" if key in self.headers else text
         self._query: dict[str, str] | None = None
+        self.principal = ROOT
 
     @property
     def query(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Literal
 from google.protobuf.message import DecodeError
 from s2_sdk.protocol import pb
 
+from s2_local.access import authorize_commands
 from s2_local.account import Account
 from s2_local.config import parse_stream_config
 from s2_local.control import path_stream
@@ -34,9 +35,14 @@ class RecordHandlers:
         self.account = account
 
     async def _stream(
-        self, req: Request, basin: str, name: str, on: Literal["append", "read"]
+        self, req: Request, basin: str, name: str, on: Literal["append", "read", "check-tail"]
     ) -> Stream:
-        """The stream named in the path; ``s2-stream-config`` applies if it is auto-created."""
+        """The stream named in the path, after authorizing ``on`` for the caller.
+
+        ``s2-stream-config`` applies if the stream is auto-created.
+        """
+        name = req.principal.auto_prefix + path_stream(name)
+        req.principal.authorize(on, basin=basin, stream=name)
         raw = req.header("s2-stream-config")
         config = None
         if raw is not None:
@@ -44,14 +50,16 @@ class RecordHandlers:
                 config = parse_stream_config(json.loads(raw))
             except (ValueError, ApiError) as e:
                 raise ApiError("bad_header", f"invalid s2-stream-config: {e}") from e
-        return await self.account.data_stream(basin, path_stream(name), on, config)
+        return await self.account.data_stream(
+            basin, name, "append" if on == "append" else "read", config
+        )
 
     async def append(self, req: Request, send: Send, basin: str, name: str) -> None:
         content_type = req.media_type("content-type")
         key = parse_key_header(req.header("s2-encryption-key"))
         if content_type == S2S:
             stream = await self._stream(req, basin, name, "append")
-            await append_session(req, send, stream, key)
+            await append_session(req, send, stream, key, self.account.metrics)
             return
         if content_type in PROTO_TYPES:
             data = await req.body("bad_proto")
@@ -64,7 +72,9 @@ class RecordHandlers:
             inp = append_input_from_json(await req.json(), fmt)
         metered = check_append_input(inp)
         stream = await self._stream(req, basin, name, "append")
+        authorize_commands(req.principal, inp)
         ack = await stream.append(inp, metered, key)
+        self.account.metrics.append(basin, sum(metered))
         if req.media_type("accept") in PROTO_TYPES:
             await respond(send, 200, ack.to_proto().SerializeToString(), "application/protobuf")
         else:
@@ -76,7 +86,7 @@ class RecordHandlers:
         if req.media_type("content-type") == S2S:
             stream = await self._stream(req, basin, name, "read")
             stream.check_read_key(key)
-            await read_session(req, send, stream, params, key)
+            await read_session(req, send, stream, params, key, self.account.metrics)
             return
         if req.media_type("accept") == "text/event-stream":
             await self._sse(req, send, basin, name, params, key)
@@ -93,6 +103,7 @@ class RecordHandlers:
                     got = event
                     break
         payload = batch_payload(stream, got, got.tail if got else None, key)
+        self.account.metrics.read(basin, got.records.metered if got else 0)
         if req.media_type("accept") in PROTO_TYPES:
             await respond(
                 send,
@@ -110,7 +121,7 @@ class RecordHandlers:
             )
 
     async def tail(self, req: Request, send: Send, basin: str, name: str) -> None:
-        stream = await self._stream(req, basin, name, "read")
+        stream = await self._stream(req, basin, name, "check-tail")
         seq_num, timestamp = stream.tail
         await respond_json(send, 200, {"tail": {"seq_num": seq_num, "timestamp": timestamp}})
 
@@ -130,6 +141,8 @@ class RecordHandlers:
         stream = await self._stream(req, basin, name, "read")
         stream.check_read_key(key)
         start = params.start_seq(stream)
+        metrics = self.account.metrics
+        metrics.read(basin, 0)
         headers = [(b"content-type", b"text/event-stream")] + [
             (k.encode(), v.encode()) for k, v in _STREAMING_HEADERS
         ]
@@ -142,6 +155,7 @@ class RecordHandlers:
                     if isinstance(event, Batch):
                         count += event.records.count
                         size += event.records.metered
+                        metrics.read(basin, event.records.metered, op=False)
                         payload = batch_payload(stream, event, event.tail, key)
                         data = json.dumps(read_batch_to_json(pb.ReadBatch.FromString(payload), fmt))
                         text = (

@@ -63,10 +63,14 @@ def build_app(
     data_dir: str | os.PathLike[str] | None = None,
     clock: Clock | None = None,
     on_ready: Callable[[], None] | None = None,
+    root_token: str | None = None,
 ) -> S2App:
-    """The S2 application over a fresh account: in memory, or durable in ``data_dir``."""
+    """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
+
+    With ``root_token``, authentication is on: every request needs a valid token.
+    """
     store = DiskStore(data_dir) if data_dir is not None else Store()
-    return S2App(Account(store, clock), on_ready=on_ready)
+    return S2App(Account(store, clock, root_token=root_token), on_ready=on_ready)
 
 
 async def serve(
@@ -101,11 +105,13 @@ class Server:
         tls_cert: str | None = None,
         tls_key: str | None = None,
         clock: Clock | None = None,
+        root_token: str | None = None,
     ) -> None:
         self.host = host
+        self.root_token = root_token
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
-        self._app = build_app(data_dir, clock)
+        self._app = build_app(data_dir, clock, root_token=root_token)
         self.account = self._app.account
         self._tls = (tls_cert, tls_key)
         self._thread: threading.Thread | None = None
@@ -125,7 +131,7 @@ class Server:
         return {
             "S2_ACCOUNT_ENDPOINT": self.endpoint,
             "S2_BASIN_ENDPOINT": self.endpoint,
-            "S2_ACCESS_TOKEN": "ignored",
+            "S2_ACCESS_TOKEN": self.root_token or "ignored",
         }
 
     def start(self, timeout: float = 10.0) -> Server:
@@ -190,8 +196,10 @@ class ServerProcess:
         data_dir: str | os.PathLike[str] | None = None,
         port: int = 0,
         host: str = "127.0.0.1",
+        root_token: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.root_token = root_token
         self.host = host
         self.port = port
         self.endpoint = ""
@@ -211,7 +219,11 @@ class ServerProcess:
         ]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
-        self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        env = dict(os.environ)
+        if self.root_token is not None:
+            args.append("--auth")
+            env["S2_LOCAL_ROOT_TOKEN"] = self.root_token
+        self._proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
         assert self._proc.stdout is not None
         timer = threading.Timer(timeout, self._proc.kill)
         timer.start()

@@ -22,8 +22,10 @@ from s2_sdk.protocol import (
     pb,
 )
 
+from s2_local.access import authorize_commands
 from s2_local.errors import ApiError
 from s2_local.http import Request, Send
+from s2_local.metrics import Metrics
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
 from s2_local.stream import Ack, Stream, check_append_input
 
@@ -78,10 +80,16 @@ async def watch_disconnect(req: Request, work: Coroutine[Any, Any, None]) -> boo
 
 
 async def read_session(
-    req: Request, send: Send, stream: Stream, params: ReadParams, key: bytes | None
+    req: Request,
+    send: Send,
+    stream: Stream,
+    params: ReadParams,
+    key: bytes | None,
+    metrics: Metrics,
 ) -> None:
     """Stream ``ReadBatch`` frames (heartbeats are empty batches with a tail)."""
     start = params.start_seq(stream)
+    metrics.read(stream.basin, 0)
     codec = codec_from_accept_encoding(req.header("accept-encoding"))
     await _start(send)
     stream.sessions += 1
@@ -91,6 +99,7 @@ async def read_session(
             async for event in events:
                 if isinstance(event, Batch):
                     payload = batch_payload(stream, event, event.tail, key)
+                    metrics.read(stream.basin, event.records.metered, op=False)
                 else:
                     payload = batch_payload(stream, None, event.tail, key)
                 await _frame(send, encode_frame(payload, codec))
@@ -106,7 +115,9 @@ async def read_session(
         await _finish(send)
 
 
-async def append_session(req: Request, send: Send, stream: Stream, key: bytes | None) -> None:
+async def append_session(
+    req: Request, send: Send, stream: Stream, key: bytes | None, metrics: Metrics
+) -> None:
     """Take ``AppendInput`` frames, answer one ``AppendAck`` frame each, in order.
 
     The first failure poisons the session: later inputs are not applied, acks
@@ -134,7 +145,9 @@ async def append_session(req: Request, send: Send, stream: Stream, key: bytes | 
                     except DecodeError as e:
                         raise ApiError("bad_frame", f"invalid AppendInput: {e}") from e
                     metered = check_append_input(inp)
+                    authorize_commands(req.principal, inp)
                     pending.put_nowait(stream.sequence(inp, metered, key))
+                    metrics.append(stream.basin, sum(metered))
             except FrameError as e:
                 pending.put_nowait(ApiError("bad_frame", str(e)))
                 return
