@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-
 from s2_sdk import AppendRetryPolicy, Retry, S2ClientError, S2ServerError
 from s2_sdk._retry import (
     RetryAfter,

@@ -10,7 +10,7 @@ from s2_sdk._config import StreamConfig
 from s2_sdk._errors import S2ServerError
 from s2_sdk._info import EnsuredStreamInfo, EnsureStatus, StreamInfo
 from s2_sdk._json import stream_config, stream_config_json, stream_info
-from s2_sdk._query import list_params
+from s2_sdk._query import list_params, paginate
 from s2_sdk._records import Page
 from s2_sdk._stream import S2Stream
 from s2_sdk._validate import check_stream
@@ -151,14 +151,13 @@ class S2Basin:
         Yields:
             :class:`StreamInfo` for each stream.
         """
-        while True:
-            page = await self.list_streams(prefix=prefix, start_after=start_after)
-            for info in page.items:
-                if include_deleted or info.deleted_at is None:
-                    yield info
-            if not page.has_more or not page.items:
-                return
-            start_after = page.items[-1].name
+        async for info in paginate(
+            lambda after: self.list_streams(prefix=prefix, start_after=after),
+            start_after,
+            key=lambda s: s.name,
+            keep=lambda s: include_deleted or s.deleted_at is None,
+        ):
+            yield info
 
     async def delete_stream(self, name: str, *, ignore_not_found: bool = False) -> None:
         """Delete a stream (asynchronous: it may take a moment to disappear).

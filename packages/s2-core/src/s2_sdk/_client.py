@@ -34,7 +34,7 @@ from s2_sdk._metrics import (
     TimeseriesInterval,
 )
 from s2_sdk._options import Compression, Endpoints, Retry, Timeout
-from s2_sdk._query import list_params
+from s2_sdk._query import list_params, paginate
 from s2_sdk._records import Page
 from s2_sdk._validate import check_access_token_id, check_basin, check_location, check_stream
 
@@ -208,14 +208,13 @@ class S2:
             start_after: List basins whose name is lexicographically after this value.
             include_deleted: Include basins that are being deleted.
         """
-        while True:
-            page = await self.list_basins(prefix=prefix, start_after=start_after)
-            for info in page.items:
-                if include_deleted or info.deleted_at is None:
-                    yield info
-            if not page.has_more or not page.items:
-                return
-            start_after = page.items[-1].name
+        async for info in paginate(
+            lambda after: self.list_basins(prefix=prefix, start_after=after),
+            start_after,
+            key=lambda b: b.name,
+            keep=lambda b: include_deleted or b.deleted_at is None,
+        ):
+            yield info
 
     async def delete_basin(self, name: str, *, ignore_not_found: bool = False) -> None:
         """Delete a basin (asynchronous: it may take a while to disappear).
@@ -314,13 +313,12 @@ class S2:
         self, *, prefix: str = "", start_after: str = ""
     ) -> AsyncIterator[AccessTokenInfo]:
         """List all access tokens, paginating automatically."""
-        while True:
-            page = await self.list_access_tokens(prefix=prefix, start_after=start_after)
-            for info in page.items:
-                yield info
-            if not page.has_more or not page.items:
-                return
-            start_after = page.items[-1].id
+        async for info in paginate(
+            lambda after: self.list_access_tokens(prefix=prefix, start_after=after),
+            start_after,
+            key=lambda t: t.id,
+        ):
+            yield info
 
     async def revoke_access_token(self, id: str) -> None:
         """Revoke an access token."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
 from s2_sdk._errors import S2ClientError
-from s2_sdk._records import ReadLimit, SeqNum, TailOffset, Timestamp
+from s2_sdk._records import Page, ReadLimit, SeqNum, TailOffset, Timestamp
 from s2_sdk._validate import check_read_limits, check_u64
 
-__all__ = ["list_params", "read_params"]
+__all__ = ["list_params", "paginate", "read_params"]
+
+T = TypeVar("T")
 
 
 def list_params(prefix: str, start_after: str, limit: int | None) -> dict[str, str | int]:
@@ -49,3 +54,20 @@ def read_params(
     if wait is not None:
         params["wait"] = wait
     return params
+
+
+async def paginate(
+    fetch: Callable[[str], Awaitable[Page[T]]],
+    start_after: str,
+    key: Callable[[T], str],
+    keep: Callable[[T], bool] = lambda _: True,
+) -> AsyncIterator[T]:
+    """Every item of a listing, page by page (``fetch(start_after)`` returns one page)."""
+    while True:
+        page = await fetch(start_after)
+        for item in page.items:
+            if keep(item):
+                yield item
+        if not page.has_more or not page.items:
+            return
+        start_after = key(page.items[-1])
