@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from s2_sdk._errors import S2ClientError
 
-__all__ = ["Bridge", "bridge"]
+__all__ = ["Bridge", "bridge", "on_bridge_thread"]
 
 T = TypeVar("T")
 EXIT_TIMEOUT = 5.0
@@ -33,6 +33,7 @@ class Bridge:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self._finalizers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.closed = False
         ready = threading.Event()
         self.thread = threading.Thread(
             target=self._main, args=(ready,), name="s2-sdk-bridge", daemon=True
@@ -50,7 +51,14 @@ class Bridge:
         return threading.current_thread() is self.thread
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule a coroutine; returns a future usable from any thread."""
+        """Schedule a coroutine; returns a future usable from any thread.
+
+        Raises:
+            S2ClientError: the bridge was shut down (interpreter exit).
+        """
+        if self.closed:
+            coro.close()
+            raise S2ClientError("the S2 bridge is shut down (interpreter exit)")
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
@@ -70,8 +78,9 @@ class Bridge:
             raise S2ClientError(f"operation did not finish within {timeout} s") from e
 
     def call_soon(self, fn: Callable[[], None]) -> None:
-        """Run a callable on the loop thread."""
-        self.loop.call_soon_threadsafe(fn)
+        """Run a callable on the loop thread (ignored once the bridge is shut down)."""
+        if not self.closed:
+            self.loop.call_soon_threadsafe(fn)
 
     def add_finalizer(self, obj: Any) -> None:
         """Have ``obj.close_at_exit()`` (a coroutine function) run at interpreter exit."""
@@ -92,6 +101,7 @@ class Bridge:
                 future.result(timeout)
             except (concurrent.futures.TimeoutError, Exception):
                 future.cancel()
+        self.closed = True
         self.loop.call_soon_threadsafe(self.loop.stop)
         if not self.in_loop_thread():
             self.thread.join(timeout)
@@ -113,8 +123,22 @@ def bridge() -> Bridge:
         return _bridge
 
 
+def on_bridge_thread() -> bool:
+    """Whether the caller runs on this process's bridge thread (its own delivery work)."""
+    current = _bridge
+    return current is not None and threading.current_thread() is current.thread
+
+
+_inherited: list[Bridge] = []
+
+
 def _forget_after_fork() -> None:
     global _bridge, _lock
+    if _bridge is not None:
+        # Keep the parent's bridge alive, untouched: if its loop were garbage-collected
+        # here, closing it would unregister the parent's descriptors from the epoll
+        # instance the two processes share, and the parent's loop would stop waking up.
+        _inherited.append(_bridge)
     _bridge = None
     _lock = threading.Lock()
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -166,12 +166,13 @@ class ReadSession:
             while True:
                 got_frame = False
                 try:
-                    async for batch in self._attempt(self._params(waited_since)):
-                        got_frame = True
-                        attempt = 0
-                        if batch.tail is not None:
-                            waited_since = time.monotonic()
-                        await self._deliver(batch)
+                    async with contextlib.aclosing(self._attempt(self._params(waited_since))) as it:
+                        async for batch in it:
+                            got_frame = True
+                            attempt = 0
+                            if batch.tail is not None:
+                                waited_since = time.monotonic()
+                            await self._deliver(batch)
                     return
                 except (S2Error, OSError, TimeoutError) as e:
                     self._caught_up_at = None
@@ -221,7 +222,7 @@ class ReadSession:
         else:
             self._caught_up_at = None
 
-    async def _attempt(self, params: dict[str, str | int]) -> AsyncIterator[pb.ReadBatch]:
+    async def _attempt(self, params: dict[str, str | int]) -> AsyncGenerator[pb.ReadBatch]:
         stream = self._stream
         http = stream._basin._http
         headers = {

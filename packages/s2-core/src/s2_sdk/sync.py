@@ -51,7 +51,7 @@ from s2_sdk._records import (
     Timestamp,
 )
 
-__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream"]
+__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream", "connect"]
 
 T = TypeVar("T")
 
@@ -83,17 +83,13 @@ class S2:
         with self._lock:
             if self._async is None or self._pid != os.getpid():
                 token, endpoints, timeout, retry, compression = self._args
-
-                async def build() -> _client.S2:
-                    return _client.S2(
-                        token,
-                        endpoints=endpoints,
-                        timeout=timeout,
-                        retry=retry,
-                        compression=compression,
-                    )
-
-                self._async = _run(build())
+                self._async = _client.S2(
+                    token,
+                    endpoints=endpoints,
+                    timeout=timeout,
+                    retry=retry,
+                    compression=compression,
+                )
                 self._pid = os.getpid()
             return self._async
 
@@ -181,6 +177,32 @@ class S2:
     def revoke_access_token(self, id: str) -> None:
         """See :meth:`s2_sdk.S2.revoke_access_token`."""
         _run(self.client().revoke_access_token(id))
+
+
+def connect(
+    access_token: str | None = None,
+    account_endpoint: str | None = None,
+    basin_endpoint: str | None = None,
+    **options: Any,
+) -> S2:
+    """A blocking client configured from arguments, falling back to the environment.
+
+    The token comes from ``access_token`` or ``S2_ACCESS_TOKEN``; endpoints from the
+    arguments or ``S2_ACCOUNT_ENDPOINT`` / ``S2_BASIN_ENDPOINT`` (a basin endpoint
+    defaults to the account endpoint), else the S2 cloud. ``options`` go to :class:`S2`.
+    This is how plugins built from plain configuration (dictConfig, environment
+    variables, URLs) get a client.
+
+    Raises:
+        S2ClientError: no access token was given or set.
+    """
+    token = access_token or os.environ.get("S2_ACCESS_TOKEN")
+    if not token:
+        raise S2ClientError("no S2 access token: pass one or set S2_ACCESS_TOKEN")
+    account = account_endpoint or os.environ.get("S2_ACCOUNT_ENDPOINT")
+    basin = basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT") or account
+    endpoints = Endpoints(account, basin) if account and basin else Endpoints.default()
+    return S2(token, endpoints=endpoints, **options)
 
 
 class S2Basin:

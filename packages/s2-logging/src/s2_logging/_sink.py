@@ -1,0 +1,289 @@
+"""Delivery of log records to S2: a bounded queue in front of per-stream producers.
+
+``put`` runs on the caller's thread and never blocks: it appends to a bounded
+queue (dropping the oldest or the newest record when full, and counting drops)
+and wakes a pump on the shared ``s2_sdk`` bridge loop. Memory is bounded by
+``max_queue`` queued records plus one chunk (at most 1000) in flight. The pump hands records
+to one Producer per stream, waits for their acknowledgements chunk by chunk,
+and puts back (at the front) whatever failed, so an outage delays delivery
+instead of losing records, as long as the queue has room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict, deque
+from typing import Literal
+
+from s2_sdk import Batching, Record, S2ServerError
+from s2_sdk._bridge import bridge
+from s2_sdk._producer import Producer
+from s2_sdk.sync import S2
+
+__all__ = ["LogSink", "Overflow"]
+
+Overflow = Literal["drop_oldest", "drop_newest"]
+_CHUNK = 1000
+_DROP_REPORT_INTERVAL = 10.0
+
+
+class LogSink:
+    """Records queued for one basin, delivered to their streams in order."""
+
+    def __init__(
+        self,
+        client: S2,
+        basin: str,
+        *,
+        max_queue: int,
+        overflow: Overflow,
+        batching: Batching,
+        create_streams: bool,
+        max_streams: int,
+    ) -> None:
+        if overflow not in ("drop_oldest", "drop_newest"):
+            raise ValueError(f"overflow must be drop_oldest or drop_newest, not {overflow!r}")
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        self.client = client
+        self.basin = basin
+        self.max_queue = max_queue
+        self.overflow: Overflow = overflow
+        self.batching = batching
+        self.create_streams = create_streams
+        self.max_streams = max_streams
+        self.dropped = 0
+        self.delivered = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._queue: deque[tuple[str, Record]] = deque()
+        self._inflight = 0
+        self._scheduled = False
+        self._closed = False
+        self._wake: asyncio.Event | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._producers: OrderedDict[str, Producer] = OrderedDict()
+        self._created: set[str] = set()
+        self._closing: set[asyncio.Future[None]] = set()
+        self._reported = self.dropped
+        self._last_report = 0.0
+        self._registered = False
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: forget the parent's queue, producers and loop (no duplicates)."""
+        self.dropped = self.delivered = 0
+        self._reset()
+
+    @property
+    def pending(self) -> int:
+        """Records queued or in flight."""
+        return len(self._queue) + self._inflight
+
+    # -- caller side -----------------------------------------------------------------
+
+    def put(self, stream: str, record: Record) -> None:
+        """Queue a record; never blocks, never raises."""
+        if self._pid != os.getpid():
+            self.reset_after_fork()
+        with self._lock:
+            if self._closed:
+                self.dropped += 1
+                return
+            if len(self._queue) >= self.max_queue:
+                self.dropped += 1
+                if self.overflow == "drop_newest":
+                    return
+                self._queue.popleft()
+            self._queue.append((stream, record))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            b = bridge()
+            if not self._registered:
+                b.add_finalizer(self)
+                self._registered = True
+            b.call_soon(self._kick)
+        except Exception:
+            with self._lock:
+                self._scheduled = False
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) until everything queued so far is acknowledged."""
+        b = bridge()
+        if b.closed or b.in_loop_thread() or self._pid != os.getpid():
+            return not self.pending
+        try:
+            b.run(self._drained(), timeout)
+        except Exception:
+            return False
+        return True
+
+    def close(self, timeout: float) -> None:
+        """Flush (bounded), then stop accepting records and close the producers."""
+        if self._closed:
+            return
+        self.flush(timeout)
+        with self._lock:
+            self._closed = True
+        b = bridge()
+        if not b.closed and not b.in_loop_thread():
+            with contextlib.suppress(Exception):
+                b.run(self._close_producers(), timeout)
+            with contextlib.suppress(Exception):
+                self.client.close(timeout)
+
+    def close_soon(self) -> None:
+        """Close without waiting (for callers that must not block); delivery ends on the loop."""
+        b = bridge()
+        if self._closed or b.closed or self._pid != os.getpid():
+            return
+
+        async def finish() -> None:
+            await self.close_at_exit()
+            await self.client.client().close()
+
+        with contextlib.suppress(Exception):
+            b.submit(finish())
+
+    async def close_at_exit(self) -> None:
+        """The bridge's interpreter-exit hook: deliver what is queued, then close."""
+        await self._drained()
+        with self._lock:
+            self._closed = True
+        await self._close_producers()
+
+    # -- bridge side -----------------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+            self._pump = asyncio.create_task(self._run(), name="s2-logging-pump")
+        self._wake.set()
+
+    async def _drained(self) -> None:
+        if self._queue:
+            self._kick()
+        while self.pending:
+            await asyncio.sleep(0.005)
+        for producer in list(self._producers.values()):
+            with contextlib.suppress(Exception):
+                await producer.flush()
+
+    async def _close_producers(self) -> None:
+        producers = list(self._producers.values())
+        self._producers.clear()
+        for producer in producers:
+            with contextlib.suppress(Exception):
+                await producer.close()
+        if self._closed and self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = self._wake = None
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        delay = 0.1
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                self._scheduled = False
+            while True:
+                with self._lock:
+                    n = min(len(self._queue), _CHUNK)
+                    chunk = [self._queue.popleft() for _ in range(n)]
+                    self._inflight = n
+                if not chunk:
+                    break
+                failed = await self._deliver(chunk)
+                with self._lock:
+                    self._inflight = 0
+                    if failed:
+                        self._requeue(failed)
+                if failed:
+                    await self._close_producers()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                else:
+                    delay = 0.1
+                    await self._report_drops()
+
+    def _requeue(self, failed: list[tuple[str, Record]]) -> None:
+        room = self.max_queue - len(self._queue)
+        if room < len(failed):
+            self.dropped += len(failed) - room
+            failed = failed[len(failed) - room :] if room > 0 else []
+        self._queue.extendleft(reversed(failed))
+
+    async def _deliver(self, chunk: list[tuple[str, Record]]) -> list[tuple[str, Record]]:
+        tickets = []
+        failed: set[int] = set()
+        for i, (stream, record) in enumerate(chunk):
+            try:
+                producer = await self._producer(stream)
+                tickets.append((i, await producer.submit(record)))
+            except Exception:
+                failed.update(range(i, len(chunk)))
+                break
+        results = await asyncio.gather(*(t for _, t in tickets), return_exceptions=True)
+        for (i, _), result in zip(tickets, results, strict=True):
+            if isinstance(result, BaseException):
+                failed.add(i)
+            else:
+                self.delivered += 1
+        return [chunk[i] for i in sorted(failed)]
+
+    async def _producer(self, stream: str) -> Producer:
+        producer = self._producers.get(stream)
+        if producer is not None:
+            self._producers.move_to_end(stream)
+            return producer
+        basin = self.client.client()[self.basin]
+        if self.create_streams and stream not in self._created:
+            try:
+                await basin.create_stream(stream)
+            except S2ServerError as e:
+                if e.code != "resource_already_exists":
+                    raise
+            self._created.add(stream)
+        producer = basin[stream].producer(batching=self.batching)
+        self._producers[stream] = producer
+        while len(self._producers) > self.max_streams:
+            _, oldest = self._producers.popitem(last=False)
+            closing = asyncio.ensure_future(oldest.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        return producer
+
+    async def _report_drops(self) -> None:
+        now = time.monotonic()
+        if self.dropped <= self._reported or now - self._last_report < _DROP_REPORT_INTERVAL:
+            return
+        if not self._producers:
+            return
+        newly = self.dropped - self._reported
+        self._reported, self._last_report = self.dropped, now
+        stream = next(reversed(self._producers))
+        body = json.dumps(
+            {
+                "level": "WARNING",
+                "logger": "s2_logging",
+                "message": f"s2-logging dropped {newly} log records (queue full); "
+                f"{self.dropped} in total",
+                "dropped": newly,
+                "dropped_total": self.dropped,
+            }
+        ).encode()
+        headers = [(b"level", b"WARNING"), (b"logger", b"s2_logging")]
+        with contextlib.suppress(Exception):
+            await (await self._producer(stream)).submit(Record(body=body, headers=headers))
