@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from s2_sdk._errors import S2ClientError
 
-__all__ = ["Bridge", "bridge", "on_bridge_thread"]
+__all__ = ["Bridge", "bridge", "keep_after_fork", "on_bridge_thread"]
 
 T = TypeVar("T")
 EXIT_TIMEOUT = 5.0
@@ -129,16 +129,25 @@ def on_bridge_thread() -> bool:
     return current is not None and threading.current_thread() is current.thread
 
 
-_inherited: list[Bridge] = []
+_inherited: list[Any] = []
+
+
+def keep_after_fork(obj: Any) -> None:
+    """Keep an object inherited from the parent process alive, untouched, forever.
+
+    Objects bound to the parent's event loop (the loop, its transports, clients and
+    sessions using them) must not be garbage-collected in a forked child: closing
+    them there unregisters the parent's descriptors from the epoll instance both
+    processes share, and the parent's connections stop waking up. Code that replaces
+    such objects after a fork hands the old ones to this function instead.
+    """
+    _inherited.append(obj)
 
 
 def _forget_after_fork() -> None:
     global _bridge, _lock
     if _bridge is not None:
-        # Keep the parent's bridge alive, untouched: if its loop were garbage-collected
-        # here, closing it would unregister the parent's descriptors from the epoll
-        # instance the two processes share, and the parent's loop would stop waking up.
-        _inherited.append(_bridge)
+        keep_after_fork(_bridge)
     _bridge = None
     _lock = threading.Lock()
 

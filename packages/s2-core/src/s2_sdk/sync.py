@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from s2_sdk import _client, _producer, _read_session, _stream
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
-from s2_sdk._bridge import bridge
+from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk._config import BasinConfig, StreamConfig
 from s2_sdk._errors import S2ClientError
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, EnsuredStreamInfo, LocationInfo, StreamInfo
@@ -82,6 +82,8 @@ class S2:
         """The async client for this process (built anew after ``fork``)."""
         with self._lock:
             if self._async is None or self._pid != os.getpid():
+                if self._async is not None:
+                    keep_after_fork(self._async)
                 token, endpoints, timeout, retry, compression = self._args
                 self._async = _client.S2(
                     token,

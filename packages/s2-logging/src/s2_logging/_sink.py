@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from typing import Literal
 
 from s2_sdk import Batching, Record, S2ServerError
-from s2_sdk._bridge import bridge
+from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk._producer import Producer
 from s2_sdk.sync import S2
 
@@ -79,6 +79,7 @@ class LogSink:
 
     def reset_after_fork(self) -> None:
         """In a forked child: forget the parent's queue, producers and loop (no duplicates)."""
+        keep_after_fork((self._producers, self._pump, self._wake, self._closing))
         self.dropped = self.delivered = 0
         self._reset()
 
