@@ -30,6 +30,8 @@ class RecordSubmitTicket:
         self._future = future
 
     def __await__(self) -> Generator[Any, None, IndexedAppendAck]:
+        if self._future.done():
+            return self._future.__await__()
         return asyncio.shield(self._future).__await__()
 
     def done(self) -> bool:

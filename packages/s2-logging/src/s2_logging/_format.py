@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["S2JsonFormatter", "event_of", "trace_context"]
+__all__ = ["S2JsonFormatter", "event_of", "render_event", "trace_context"]
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
@@ -16,13 +17,22 @@ _STANDARD = frozenset(
 )
 
 
+def _current_span_getter() -> Callable[[], Any] | None:
+    try:
+        from opentelemetry.trace import get_current_span
+    except ImportError:  # OpenTelemetry is optional
+        return None
+    return get_current_span
+
+
+_current_span = _current_span_getter()
+
+
 def trace_context() -> dict[str, str]:
     """``trace_id``/``span_id`` (lowercase hex) of the active OpenTelemetry span, if any."""
-    try:
-        from opentelemetry import trace
-    except ImportError:
+    if _current_span is None:
         return {}
-    context = trace.get_current_span().get_span_context()
+    context = _current_span().get_span_context()
     if not context.is_valid:
         return {}
     return {
@@ -33,9 +43,13 @@ def trace_context() -> dict[str, str]:
 
 
 def event_of(record: logging.LogRecord) -> dict[str, Any]:
-    """A log record as a JSON-ready dict (message, extra fields, exception, stack, trace)."""
+    """A log record as a JSON-ready dict (message, extra fields, exception, stack, trace).
+
+    ``timestamp`` is left as the record's float ``created``; :func:`render_event`
+    turns it into ISO 8601 (off the caller's thread, for the handler).
+    """
     event: dict[str, Any] = {
-        "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
+        "timestamp": record.created,
         "level": record.levelname,
         "logger": record.name,
         "message": record.getMessage(),
@@ -61,6 +75,12 @@ def event_of(record: logging.LogRecord) -> dict[str, Any]:
     return event
 
 
+def render_event(event: dict[str, Any]) -> bytes:
+    """The JSON body for an event built by :func:`event_of`."""
+    event["timestamp"] = datetime.fromtimestamp(event["timestamp"], UTC).isoformat()
+    return json.dumps(event, default=repr, ensure_ascii=False).encode()
+
+
 class S2JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object (the handler's default body).
 
@@ -71,4 +91,4 @@ class S2JsonFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(event_of(record), default=repr, ensure_ascii=False)
+        return render_event(event_of(record)).decode()

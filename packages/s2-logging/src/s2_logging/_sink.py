@@ -18,17 +18,21 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from s2_sdk import Batching, Record, S2ServerError
 from s2_sdk._bridge import bridge, keep_after_fork
-from s2_sdk._producer import Producer
+from s2_sdk._producer import Producer, RecordSubmitTicket
 from s2_sdk.sync import S2
 
-__all__ = ["LogSink", "Overflow"]
+__all__ = ["LogSink", "Overflow", "Render"]
 
 Overflow = Literal["drop_oldest", "drop_newest"]
+Render = Callable[[Any], Record]
+"""Turns a queued item into a record, on the bridge thread (off the caller's thread)."""
 _CHUNK = 1000
+_MAX_CHUNKS_IN_FLIGHT = 8
 _DROP_REPORT_INTERVAL = 10.0
 
 
@@ -45,6 +49,7 @@ class LogSink:
         batching: Batching,
         create_streams: bool,
         max_streams: int,
+        render: Render | None = None,
     ) -> None:
         if overflow not in ("drop_oldest", "drop_newest"):
             raise ValueError(f"overflow must be drop_oldest or drop_newest, not {overflow!r}")
@@ -57,6 +62,7 @@ class LogSink:
         self.batching = batching
         self.create_streams = create_streams
         self.max_streams = max_streams
+        self.render = render
         self.dropped = 0
         self.delivered = 0
         self._reset()
@@ -64,7 +70,7 @@ class LogSink:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue: deque[tuple[str, Record]] = deque()
+        self._queue: deque[tuple[str, Any]] = deque()
         self._inflight = 0
         self._scheduled = False
         self._closed = False
@@ -73,6 +79,8 @@ class LogSink:
         self._producers: OrderedDict[str, Producer] = OrderedDict()
         self._created: set[str] = set()
         self._closing: set[asyncio.Future[None]] = set()
+        self._settling: deque[asyncio.Future[None]] = deque()
+        self._failed = False
         self._reported = self.dropped
         self._last_report = 0.0
         self._registered = False
@@ -90,8 +98,8 @@ class LogSink:
 
     # -- caller side -----------------------------------------------------------------
 
-    def put(self, stream: str, record: Record) -> None:
-        """Queue a record; never blocks, never raises."""
+    def put(self, stream: str, record: Any) -> None:
+        """Queue a record (or an item for ``render``); never blocks, never raises."""
         if self._pid != os.getpid():
             self.reset_after_fork()
         with self._lock:
@@ -138,7 +146,7 @@ class LogSink:
         b = bridge()
         if not b.closed and not b.in_loop_thread():
             with contextlib.suppress(Exception):
-                b.run(self._close_producers(), timeout)
+                b.run(self._stop(), timeout)
             with contextlib.suppress(Exception):
                 self.client.close(timeout)
 
@@ -160,7 +168,7 @@ class LogSink:
         await self._drained()
         with self._lock:
             self._closed = True
-        await self._close_producers()
+        await self._stop()
 
     # -- bridge side -----------------------------------------------------------------
 
@@ -185,11 +193,15 @@ class LogSink:
         for producer in producers:
             with contextlib.suppress(Exception):
                 await producer.close()
-        if self._closed and self._pump is not None:
-            self._pump.cancel()
+
+    async def _stop(self) -> None:
+        """After close: close the producers and stop the pump."""
+        await self._close_producers()
+        pump, self._pump = self._pump, None
+        if pump is not None and pump is not asyncio.current_task():
+            pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-            self._pump = self._wake = None
+                await pump
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -199,50 +211,74 @@ class LogSink:
             self._wake.clear()
             with self._lock:
                 self._scheduled = False
-            while True:
+            while not self._failed:
                 with self._lock:
                     n = min(len(self._queue), _CHUNK)
                     chunk = [self._queue.popleft() for _ in range(n)]
-                    self._inflight = n
+                    self._inflight += n
                 if not chunk:
                     break
-                failed = await self._deliver(chunk)
-                with self._lock:
-                    self._inflight = 0
-                    if failed:
-                        self._requeue(failed)
-                if failed:
-                    await self._close_producers()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                else:
-                    delay = 0.1
-                    await self._report_drops()
+                settling = asyncio.ensure_future(self._settle(chunk, await self._submit(chunk)))
+                self._settling.append(settling)
+                while len(self._settling) > _MAX_CHUNKS_IN_FLIGHT:
+                    await self._settling.popleft()
+            while self._settling:
+                await self._settling.popleft()
+            if self._failed:
+                self._failed = False
+                await self._close_producers()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                self._wake.set()
+            else:
+                delay = 0.1
+                await self._report_drops()
 
-    def _requeue(self, failed: list[tuple[str, Record]]) -> None:
+    def _requeue(self, failed: list[tuple[str, Any]]) -> None:
         room = self.max_queue - len(self._queue)
         if room < len(failed):
             self.dropped += len(failed) - room
             failed = failed[len(failed) - room :] if room > 0 else []
         self._queue.extendleft(reversed(failed))
 
-    async def _deliver(self, chunk: list[tuple[str, Record]]) -> list[tuple[str, Record]]:
-        tickets = []
-        failed: set[int] = set()
-        for i, (stream, record) in enumerate(chunk):
+    async def _submit(
+        self, chunk: list[tuple[str, Any]]
+    ) -> list[RecordSubmitTicket | BaseException]:
+        """Hand a chunk to the producers (rendering queued items first)."""
+        tickets: list[RecordSubmitTicket | BaseException] = []
+        render = self.render
+        for i, (stream, item) in enumerate(chunk):
+            record = item
+            if render is not None and not isinstance(item, Record):
+                record = render(item)
+                chunk[i] = (stream, record)  # a retry re-sends the rendered record
             try:
                 producer = await self._producer(stream)
-                tickets.append((i, await producer.submit(record)))
-            except Exception:
-                failed.update(range(i, len(chunk)))
+                tickets.append(await producer.submit(record))
+            except Exception as e:
+                tickets.extend([e] * (len(chunk) - i))
                 break
-        results = await asyncio.gather(*(t for _, t in tickets), return_exceptions=True)
-        for (i, _), result in zip(tickets, results, strict=True):
-            if isinstance(result, BaseException):
-                failed.add(i)
-            else:
-                self.delivered += 1
-        return [chunk[i] for i in sorted(failed)]
+        return tickets
+
+    async def _settle(
+        self, chunk: list[tuple[str, Any]], tickets: list[RecordSubmitTicket | BaseException]
+    ) -> None:
+        """Wait for a chunk's acknowledgements; put back what failed, at the front."""
+        failed = []
+        for entry, ticket in zip(chunk, tickets, strict=True):
+            if isinstance(ticket, BaseException):
+                failed.append(entry)
+                continue
+            try:
+                await ticket
+            except Exception:
+                failed.append(entry)
+        with self._lock:
+            self._inflight -= len(chunk)
+            self.delivered += len(chunk) - len(failed)
+            if failed:
+                self._failed = True
+                self._requeue(failed)
 
     async def _producer(self, stream: str) -> Producer:
         producer = self._producers.get(stream)

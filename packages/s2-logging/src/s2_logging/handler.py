@@ -12,7 +12,7 @@ from s2_sdk._bridge import on_bridge_thread
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 from s2_sdk.sync import connect
 
-from s2_logging._format import S2JsonFormatter
+from s2_logging._format import event_of, render_event
 from s2_logging._sink import LogSink, Overflow
 
 __all__ = ["S2Handler"]
@@ -82,7 +82,6 @@ class S2Handler(logging.Handler):
         self.stream_template = stream
         self.flush_timeout = float(flush_timeout)
         self.header_fields = tuple(header_fields)
-        self._json = S2JsonFormatter()
         self._templated = "{" in stream
         client = connect(access_token, account_endpoint, basin_endpoint)
         self._sink = LogSink(
@@ -95,6 +94,7 @@ class S2Handler(logging.Handler):
             ),
             create_streams=create_stream,
             max_streams=max_streams,
+            render=_render,
         )
         self._closed = False
 
@@ -116,7 +116,7 @@ class S2Handler(logging.Handler):
             name=record.name, levelname=record.levelname, hostname=_HOST
         )
 
-    def _headers(self, record: logging.LogRecord) -> list[tuple[bytes, bytes]]:
+    def _headers(self, record: logging.LogRecord) -> list[tuple[str, str]]:
         headers = []
         for field in self.header_fields:
             if field == "level":
@@ -125,19 +125,26 @@ class S2Handler(logging.Handler):
                 value = record.name
             else:
                 value = str(getattr(record, field, ""))
-            headers.append((field.encode(), value.encode()))
-        if self.formatter is None:
-            headers.append((b"content-type", b"application/json"))
+            headers.append((field, value))
         return headers
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Queue the record for S2 (never blocks on the network, never raises)."""
+        """Queue the record for S2 (never blocks on the network, never raises).
+
+        With the default JSON body, only the record's fields are captured here; the
+        JSON is rendered on the bridge thread. A user formatter runs here.
+        """
         if on_bridge_thread():
             return
         try:
-            body = (self.formatter or self._json).format(record).encode()
-            rec = encode_record(body, self._headers(record), int(record.created * 1000))
-            self._sink.put(self.stream_for(record), rec)
+            headers = self._headers(record)
+            timestamp = int(record.created * 1000)
+            if self.formatter is None:
+                item: object = (event_of(record), headers, timestamp)
+            else:
+                body = self.formatter.format(record).encode()
+                item = encode_record(body, _encode_headers(headers), timestamp)
+            self._sink.put(self.stream_for(record), item)
         except Exception:
             self.handleError(record)
 
@@ -167,6 +174,16 @@ class S2Handler(logging.Handler):
     def _at_fork_reinit(self) -> None:
         super()._at_fork_reinit()  # type: ignore[misc]
         self._sink.reset_after_fork()
+
+
+def _encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode(), value.encode()) for name, value in headers]
+
+
+def _render(item: tuple[dict[str, object], list[tuple[str, str]], int]) -> Record:
+    event, headers, timestamp = item
+    encoded = [*_encode_headers(headers), (b"content-type", b"application/json")]
+    return encode_record(render_event(event), encoded, timestamp)
 
 
 def _holds_logging_lock() -> bool:
