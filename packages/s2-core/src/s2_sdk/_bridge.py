@@ -42,6 +42,7 @@ class Bridge:
         ready.wait()
 
     def _main(self, ready: threading.Event) -> None:
+        _suppress_instrumentation()
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(ready.set)
         self.loop.run_forever()
@@ -105,6 +106,15 @@ class Bridge:
         self.loop.call_soon_threadsafe(self.loop.stop)
         if not self.in_loop_thread():
             self.thread.join(timeout)
+
+
+def _suppress_instrumentation() -> None:
+    """Keep OpenTelemetry instrumentation out of the bridge's own work (its tasks copy this)."""
+    try:
+        from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, set_value
+    except ImportError:
+        return
+    attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
 
 
 _lock = threading.Lock()

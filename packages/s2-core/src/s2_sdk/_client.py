@@ -119,7 +119,8 @@ class S2:
         origin = self._endpoints.basin(name)
         http = self._basins.get(origin)
         if http is None:
-            http = self._basins[origin] = self._http_for(origin)
+            # setdefault: atomic when the blocking facade calls this from many threads
+            http = self._basins.setdefault(origin, self._http_for(origin))
         return S2Basin(self, name, http, self._endpoints.direct)
 
     def __getitem__(self, name: str) -> S2Basin:

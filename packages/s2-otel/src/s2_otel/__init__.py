@@ -1,7 +1,27 @@
-"""An OpenTelemetry span exporter that writes spans to S2 streams."""
+"""s2-otel: an OpenTelemetry span exporter writing spans to S2 streams.
+
+Example::
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from s2_otel import S2SpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "checkout"}))
+    provider.add_span_processor(BatchSpanProcessor(S2SpanExporter("my-basin", "traces")))
+    trace.set_tracer_provider(provider)
+
+Or with no code::
+
+    OTEL_TRACES_EXPORTER=s2 OTEL_EXPORTER_S2_BASIN=my-basin opentelemetry-instrument ...
+"""
 
 from importlib.metadata import version as _version
 
+from s2_otel.exporter import S2SpanExporter
+from s2_otel.reader import decode_record, read_traces
+
 __version__ = _version("s2-otel")
 
-__all__ = ["__version__"]
+__all__ = ["S2SpanExporter", "__version__", "decode_record", "read_traces"]
