@@ -21,7 +21,8 @@ from importlib.metadata import version as _version
 
 from s2_otel.exporter import S2SpanExporter
 from s2_otel.reader import decode_record, read_traces
+from s2_otel.relay import relay
 
 __version__ = _version("s2-otel")
 
-__all__ = ["S2SpanExporter", "__version__", "decode_record", "read_traces"]
+__all__ = ["S2SpanExporter", "__version__", "decode_record", "read_traces", "relay"]

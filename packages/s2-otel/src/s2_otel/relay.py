@@ -1,0 +1,111 @@
+"""Forwarding spans from an S2 stream to an OTLP/HTTP collector, resumably.
+
+The relay remembers the last forwarded sequence number in a checkpoint stream
+(``<stream>.relay-checkpoint`` by default), appended with ``match_seq_num`` so two
+relays cannot both advance it. A restart resumes after the checkpoint; at most the
+one record forwarded just before a crash can be sent twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+from s2_sdk import AppendInput, Record, S2ServerError, SeqNum, TailOffset
+from s2_sdk.sync import S2, connect
+
+__all__ = ["relay"]
+
+
+def _checkpoint(client: S2, basin: str, stream: str) -> tuple[int, int]:
+    """(next seq num to forward, the checkpoint stream's tail)."""
+    target = client[basin][stream]
+    try:
+        tail = target.check_tail().seq_num
+    except S2ServerError as e:
+        if e.code != "stream_not_found":
+            raise
+        client[basin].create_stream(stream)
+        return 0, 0
+    if tail == 0:
+        return 0, 0
+    last = target.read(start=TailOffset(1)).records[-1]
+    return int(json.loads(last.body)["seq_num"]) + 1, tail
+
+
+def relay(
+    basin: str,
+    stream: str,
+    otlp_endpoint: str,
+    *,
+    checkpoint_stream: str | None = None,
+    follow: bool = True,
+    client: S2 | None = None,
+    headers: dict[str, str] | None = None,
+    retry_delay: float = 1.0,
+) -> int:
+    """Forward every record after the checkpoint to ``{otlp_endpoint}/v1/traces``.
+
+    Returns the number of records forwarded (when ``follow`` is False, at the tail).
+    """
+    client = client or connect()
+    checkpoints = checkpoint_stream or f"{stream}.relay-checkpoint"
+    start, cp_tail = _checkpoint(client, basin, checkpoints)
+    url = otlp_endpoint.rstrip("/") + "/v1/traces"
+    forwarded = 0
+    with httpx.Client(timeout=30, headers=headers) as http:
+        session = client[basin][stream].read_session(
+            start=SeqNum(start), clamp_to_tail=True, wait=None if follow else 0
+        )
+        with session:
+            for batch in session:
+                for record in batch.records:
+                    if record.is_command_record():
+                        continue
+                    content_type = dict(record.headers).get(
+                        b"content-type", b"application/x-protobuf"
+                    )
+                    _post(http, url, record.body, content_type.decode(), retry_delay)
+                    mark = json.dumps({"seq_num": record.seq_num}).encode()
+                    client[basin][checkpoints].append(
+                        AppendInput([Record(body=mark)], match_seq_num=cp_tail)
+                    )
+                    cp_tail += 1
+                    forwarded += 1
+    return forwarded
+
+
+def _post(http: httpx.Client, url: str, body: bytes, content_type: str, delay: float) -> None:
+    while True:
+        try:
+            resp = http.post(url, content=body, headers={"content-type": content_type})
+        except httpx.TransportError:
+            resp = None
+        if resp is not None and resp.status_code < 300:
+            return
+        if resp is not None and resp.status_code < 500 and resp.status_code != 429:
+            raise RuntimeError(f"collector rejected the spans: {resp.status_code} {resp.text}")
+        time.sleep(delay)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m s2_otel relay BASIN STREAM --otlp-endpoint URL``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m s2_otel")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("relay", help="forward spans from S2 to an OTLP/HTTP collector")
+    cmd.add_argument("basin")
+    cmd.add_argument("stream")
+    cmd.add_argument("--otlp-endpoint", required=True, help="collector base URL")
+    cmd.add_argument("--checkpoint-stream", help="default: <stream>.relay-checkpoint")
+    cmd.add_argument("--once", action="store_true", help="stop at the tail instead of following")
+    args = parser.parse_args(argv)
+    kwargs: dict[str, Any] = {"checkpoint_stream": args.checkpoint_stream, "follow": not args.once}
+    try:
+        count = relay(args.basin, args.stream, args.otlp_endpoint, **kwargs)
+    except KeyboardInterrupt:
+        return
+    print(f"forwarded {count} records")

@@ -1,0 +1,102 @@
+"""The relay forwards spans to a real OTLP/HTTP endpoint and resumes from its checkpoint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from s2_local.pytest_plugin import S2TestServer
+from s2_otel import S2SpanExporter, relay
+from s2_sdk.sync import S2, connect
+from support.rest import unique_basin
+
+
+class Collector:
+    """A minimal OTLP/HTTP trace receiver that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[ExportTraceServiceRequest] = []
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                assert self.path == "/v1/traces"
+                collector.requests.append(ExportTraceServiceRequest.FromString(body))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def span_names(self) -> list[str]:
+        return [
+            span.name
+            for request in self.requests
+            for rs in request.resource_spans
+            for ss in rs.scope_spans
+            for span in ss.spans
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    c = Collector()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def client(s2_env: S2TestServer) -> Iterator[S2]:
+    with connect() as c:
+        yield c
+
+
+def _export(basin: str, names: list[str]) -> None:
+    exporter = S2SpanExporter(basin, "spans")
+    provider = TracerProvider(resource=Resource.create({"service.name": "relay-test"}))
+    tracer = provider.get_tracer("t")
+    spans = []
+    for name in names:
+        with tracer.start_as_current_span(name) as span:
+            pass
+        spans.append(span)
+    for span in spans:
+        exporter.export([span])
+    exporter.shutdown()
+
+
+def test_relay_forwards_and_resumes_without_duplicates(client: S2, collector: Collector) -> None:
+    basin = unique_basin()
+    client.create_basin(basin)
+    _export(basin, ["a", "b", "c"])
+    assert relay(basin, "spans", collector.url, follow=False, client=client) == 3
+    assert collector.span_names() == ["a", "b", "c"]
+    assert relay(basin, "spans", collector.url, follow=False, client=client) == 0
+    _export(basin, ["d"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "s2_otel", "relay", basin, "spans", "--otlp-endpoint", collector.url, "--once"],
+        capture_output=True, text=True, timeout=60, env=os.environ,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "forwarded 1 records" in proc.stdout
+    assert collector.span_names() == ["a", "b", "c", "d"]
+    client.delete_basin(basin)
