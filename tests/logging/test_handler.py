@@ -231,4 +231,5 @@ def test_dict_config_reconfiguration_does_not_hang(client: S2, basin: str) -> No
     deadline = time.monotonic() + 10
     while len(records(client, basin, "re")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [json.loads(r.body)["message"] for r in records(client, basin, "re")] == ["one", "two"]
+    # "one" is finished by the replaced handler in the background: order across handlers is free
+    assert sorted(json.loads(r.body)["message"] for r in records(client, basin, "re")) == ["one", "two"]
