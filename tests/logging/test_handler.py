@@ -232,4 +232,7 @@ def test_dict_config_reconfiguration_does_not_hang(client: S2, basin: str) -> No
     while len(records(client, basin, "re")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     # "one" is finished by the replaced handler in the background: order across handlers is free
-    assert sorted(json.loads(r.body)["message"] for r in records(client, basin, "re")) == ["one", "two"]
+    assert sorted(json.loads(r.body)["message"] for r in records(client, basin, "re")) == [
+        "one",
+        "two",
+    ]

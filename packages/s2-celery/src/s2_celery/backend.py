@@ -1,0 +1,227 @@
+"""``S2Backend``: Celery results stored in S2, one small stream per task or group.
+
+``result_backend = "s2://:TOKEN@BASIN/PREFIX"`` (the token sits in the password
+slot, so Celery masks it; without it ``S2_ACCESS_TOKEN`` is used). Endpoints come
+from the URL query (``account_endpoint``, ``basin_endpoint``), then
+``result_backend_transport_options``, then the ``S2_*`` environment variables.
+
+Each key (``celery-task-meta-<id>``…) is the stream ``PREFIX/<key>``; every state
+change appends a record whose ``state`` header names the state. A SUCCESS is never
+overwritten: writes are conditional appends (``match_seq_num``) that re-check the
+last state on conflict. ``AsyncResult.get()`` waits with S2 long-poll reads instead
+of polling every half second.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from celery import states
+from celery.backends.base import KeyValueStoreBackend
+from celery.exceptions import BackendStoreError, ImproperlyConfigured
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from s2_sdk import (
+    AppendInput,
+    ReadUnwrittenError,
+    Record,
+    S2ClientError,
+    S2ServerError,
+    SeqNum,
+    SeqNumMismatchError,
+    StreamConfig,
+    TailOffset,
+)
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
+from s2_sdk.sync import S2, connect
+
+__all__ = ["S2Backend"]
+
+_MAX_VALUE = MAX_RECORD_METERED_BYTES - 256
+_clients: dict[tuple[str | None, str | None, str | None, int], S2] = {}
+_clients_lock = threading.Lock()
+_LONG_POLL = 20
+
+
+class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
+    """Celery result backend on S2 streams."""
+
+    supports_autoexpire = True
+    supports_native_join = True
+    persistent = True
+
+    def __init__(self, app: Any = None, url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(app=app, url=url, **kwargs)
+        self.url = url or self.app.conf.result_backend or "s2://"
+        parts = urlsplit(self.url)
+        if parts.scheme != "s2":
+            raise ImproperlyConfigured(f"S2Backend needs an s2:// URL, not {self.url!r}")
+        options = dict(self.app.conf.get("result_backend_transport_options") or {})
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        basin = parts.hostname or options.get("basin") or os.environ.get("S2_CELERY_BASIN")
+        if not basin:
+            raise ImproperlyConfigured("S2Backend needs a basin: s2://BASIN/PREFIX")
+        self.basin: str = str(basin)
+        self.prefix = (unquote(parts.path).strip("/") or "celery").rstrip("/")
+        self._token = unquote(parts.password) if parts.password else None
+        self._account = query.get("account_endpoint") or options.get("account_endpoint")
+        self._basin_endpoint = query.get("basin_endpoint") or options.get("basin_endpoint")
+        self._client: S2 | None = None
+        self._pid = 0
+        self._created: set[str] = set()
+
+    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        return super().__reduce__(args, {**(kwargs or {}), "url": self.url})
+
+    # -- connection ------------------------------------------------------------------
+
+    @property
+    def client(self) -> S2:
+        """The process-wide blocking client for this configuration (anew after fork).
+
+        Celery builds a backend per thread; they all share one client and its
+        connections rather than opening their own.
+        """
+        if self._client is None or self._pid != os.getpid():
+            key = (self._token, self._account, self._basin_endpoint, os.getpid())
+            with _clients_lock:
+                client = _clients.get(key)
+                if client is None:
+                    client = _clients[key] = connect(*key[:3])
+            self._client = client
+            self._pid = os.getpid()
+            self._created = set()
+        return self._client
+
+    def _name(self, key: bytes | str) -> str:
+        text = key.decode() if isinstance(key, bytes) else key
+        return f"{self.prefix}/{text}"
+
+    def _stream_config(self) -> StreamConfig:
+        expires = self.expires
+        seconds = int(expires.total_seconds()) if hasattr(expires, "total_seconds") else expires
+        if not seconds:
+            return StreamConfig(retention_policy="infinite")
+        return StreamConfig(retention_policy=int(seconds), delete_on_empty_min_age=60)
+
+    def _ensure(self, name: str) -> None:
+        if name in self._created:
+            return
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.client[self.basin].create_stream(name, config=self._stream_config())
+            except S2ServerError as e:
+                if e.code == "stream_deletion_pending" and time.monotonic() < deadline:
+                    time.sleep(0.1)  # a forgotten result's stream is still going away
+                    continue
+                if e.code != "resource_already_exists":
+                    raise
+            self._created.add(name)
+            return
+
+    def exception_safe_to_retry(self, exc: BaseException) -> bool:
+        """Transient S2 failures may be retried (``result_backend_always_retry``)."""
+        if isinstance(exc, S2ServerError):
+            return exc.status_code in (408, 429, 500, 502, 503, 504) or (
+                exc.status_code == 409 and exc.code == "transaction_conflict"
+            )
+        return isinstance(exc, S2ClientError)
+
+    # -- key/value primitives --------------------------------------------------------
+
+    def _last(self, name: str) -> Any:
+        try:
+            records = self.client[self.basin][name].read(start=TailOffset(1)).records
+        except ReadUnwrittenError:
+            return None
+        except S2ServerError as e:
+            if e.code in ("stream_not_found", "stream_deletion_pending"):
+                return None
+            raise
+        return records[-1] if records else None
+
+    def get(self, key: bytes | str) -> bytes | None:
+        """The latest value stored under ``key`` (None when there is none)."""
+        record = self._last(self._name(key))
+        return None if record is None else record.body
+
+    def mget(self, keys: list[bytes | str]) -> list[bytes | None]:
+        """Values for several keys, in order."""
+        return [self.get(k) for k in keys]
+
+    def set(self, key: bytes | str, value: bytes | str) -> None:
+        """Store a value (as a SUCCESS-state record)."""
+        self._set_with_state(key, value, states.SUCCESS)
+
+    def _set_with_state(self, key: bytes | str, value: bytes | str, state: str) -> None:
+        body = value.encode() if isinstance(value, str) else value
+        if len(body) > _MAX_VALUE:
+            raise BackendStoreError(
+                f"result of {len(body)} bytes exceeds S2's 1 MiB record limit", state=state
+            )
+        name = self._name(key)
+        self._ensure(name)
+        stream = self.client[self.basin][name]
+        record = Record(body=body, headers=[(b"state", state.encode())])
+        while True:
+            tail = stream.check_tail().seq_num
+            if tail and not key_is_group(key):
+                last = self._last(name)
+                if last is not None and dict(last.headers).get(b"state") == b"SUCCESS":
+                    return  # never overwrite a success
+            try:
+                stream.append(AppendInput([record], match_seq_num=tail))
+                return
+            except SeqNumMismatchError:
+                continue
+
+    def delete(self, key: bytes | str) -> None:
+        """Forget a key (its stream goes)."""
+        name = self._name(key)
+        self.client[self.basin].delete_stream(name, ignore_not_found=True)
+        self._created.discard(name)
+
+    def expire(self, key: bytes | str, value: int) -> None:
+        """Expiry is the stream's retention, set when it is created."""
+
+    # -- waiting ---------------------------------------------------------------------
+
+    def wait_for(
+        self,
+        task_id: str,
+        timeout: float | None = None,
+        interval: float = 0.5,
+        no_ack: bool = True,
+        on_interval: Any = None,
+    ) -> dict[str, Any]:
+        """Wait for a task's result with long-poll reads (no interval polling)."""
+        self._ensure_not_eager()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        name = self._name(self.get_key_for_task(task_id))
+        while True:
+            meta: dict[str, Any] = self.get_task_meta(task_id)
+            if meta["status"] in states.READY_STATES:
+                return meta
+            if on_interval:
+                on_interval()
+            remaining = _LONG_POLL if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                raise CeleryTimeoutError("The operation timed out.")
+            self._ensure(name)
+            stream = self.client[self.basin][name]
+            tail = stream.check_tail().seq_num
+            if tail and self.get_task_meta(task_id)["status"] in states.READY_STATES:
+                continue
+            stream.read(
+                start=SeqNum(tail), clamp_to_tail=True, wait=max(1, min(int(remaining), _LONG_POLL))
+            )
+
+
+def key_is_group(key: bytes | str) -> bool:
+    """Group metadata may be replaced (``save_group`` on an existing group)."""
+    text = key.decode() if isinstance(key, bytes) else key
+    return "taskset-meta" in text

@@ -1,0 +1,121 @@
+"""S2Backend with a real Celery worker and a real Redis broker, against s2-local."""
+
+from __future__ import annotations
+
+import pickle
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from celery import Celery, group, states
+from celery.app.backends import by_url
+from celery.contrib.testing.worker import start_worker
+from celery.exceptions import BackendStoreError
+from celery.exceptions import TimeoutError as CeleryTimeoutError
+from s2_celery import S2Backend
+from s2_local.pytest_plugin import S2TestServer
+from s2_sdk.sync import connect
+from support.rest import unique_basin
+from support.streams import records
+
+BROKER = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def basin(s2_env: S2TestServer) -> Iterator[str]:
+    with connect() as client:
+        name = unique_basin()
+        client.create_basin(name)
+        yield name
+        client.delete_basin(name, ignore_not_found=True)
+
+
+@pytest.fixture
+def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
+    app = Celery(f"t{uuid.uuid4().hex[:6]}", broker=BROKER, backend=f"s2://{basin}/results")
+    app.conf.update(result_expires=3600, task_default_queue=f"q-{uuid.uuid4().hex[:8]}")
+
+    @app.task(name="add", shared=False)
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @app.task(name="slow", shared=False)
+    def slow(x: int) -> int:
+        time.sleep(1.0)
+        return x * 2
+
+    @app.task(name="boom", shared=False)
+    def boom() -> None:
+        raise ValueError("kaboom")
+
+    yield app
+
+
+@pytest.fixture
+def worker(app: Celery) -> Iterator[None]:
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
+    ):
+        yield
+
+
+def test_url_and_entry_point(basin: str, app: Celery) -> None:
+    backend_cls, url = by_url("s2://:secret-token@" + basin + "/results", app.loader)
+    assert backend_cls is S2Backend
+    backend = backend_cls(app=app, url=url)
+    assert (backend.basin, backend.prefix) == (basin, "results")
+    assert "secret-token" not in backend.as_uri()
+    clone = pickle.loads(pickle.dumps(backend))
+    assert clone.url == backend.url
+
+
+def test_results_success_failure_and_long_poll(app: Celery, worker: None, basin: str) -> None:
+    assert app.tasks["add"].delay(2, 3).get(timeout=20) == 5
+    started = time.monotonic()
+    result = app.tasks["slow"].delay(21)
+    assert result.get(timeout=20) == 42
+    assert time.monotonic() - started < 3
+    failed = app.tasks["boom"].delay()
+    with pytest.raises(ValueError, match="kaboom"):
+        failed.get(timeout=20)
+    assert failed.state == states.FAILURE
+    with connect() as client:
+        names = [s.name for s in client[basin].list_streams(prefix="results/").items]
+        assert f"results/celery-task-meta-{result.id}" in names
+        states_written = [
+            dict(r.headers)[b"state"]
+            for r in records(client, basin, f"results/celery-task-meta-{result.id}")
+        ]
+        assert states_written[-1] == b"SUCCESS"
+
+
+def test_group_and_get_many(app: Celery, worker: None) -> None:
+    res = group(app.tasks["add"].s(i, i) for i in range(8)).apply_async()
+    assert res.get(timeout=30) == [2 * i for i in range(8)]
+
+
+def test_success_is_never_overwritten(app: Celery, basin: str) -> None:
+    backend = app.backend
+    task_id = str(uuid.uuid4())
+    backend.store_result(task_id, 7, states.SUCCESS)
+    backend.store_result(task_id, None, states.STARTED)
+    backend._cache.clear()
+    assert backend.get_task_meta(task_id)["status"] == states.SUCCESS
+    assert backend.get_task_meta(task_id)["result"] == 7
+
+
+def test_pending_timeout_forget_and_oversized(app: Celery, basin: str) -> None:
+    backend = app.backend
+    result = app.AsyncResult(str(uuid.uuid4()))
+    assert result.state == states.PENDING
+    started = time.monotonic()
+    with pytest.raises(CeleryTimeoutError):
+        result.get(timeout=1.5)
+    assert 1.0 < time.monotonic() - started < 5
+    task_id = str(uuid.uuid4())
+    backend.store_result(task_id, "x", states.SUCCESS)
+    backend.forget(task_id)
+    assert app.AsyncResult(task_id).state == states.PENDING
+    with pytest.raises(BackendStoreError):
+        backend.store_result(str(uuid.uuid4()), "x" * (2 * 1024 * 1024), states.SUCCESS)
