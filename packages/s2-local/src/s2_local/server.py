@@ -23,11 +23,13 @@ from hypercorn.config import Config
 from s2_local.account import Account
 from s2_local.app import S2App
 from s2_local.clock import Clock
+from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
 from s2_local.store import DiskStore, Store
 
 __all__ = ["Server", "ServerProcess", "build_app", "listen", "serve"]
 
 log = logging.getLogger("s2_local.server")
+apply_hypercorn_tuning()
 T = TypeVar("T")
 
 
