@@ -1,10 +1,10 @@
-"""Delivery of log records to S2: a bounded queue in front of per-stream producers.
+"""Delivery of log records to S2: a bounded queue in front of per-stream append sessions.
 
 ``put`` runs on the caller's thread and never blocks: it appends to a bounded
 queue (dropping the oldest or the newest record when full, and counting drops)
 and wakes a pump on the shared ``s2_sdk`` bridge loop. Memory is bounded by
 ``max_queue`` queued records plus one chunk (at most 1000) in flight. The pump hands records
-to one Producer per stream, waits for their acknowledgements chunk by chunk,
+as batches to one append session per stream, waits for their acknowledgements,
 and puts back (at the front) whatever failed, so an outage delays delivery
 instead of losing records, as long as the queue has room.
 """
@@ -21,9 +21,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Literal
 
-from s2_sdk import Batching, Record, S2ServerError
+from s2_sdk import AppendInput, Batching, Record, S2ServerError, metered_bytes
 from s2_sdk._bridge import bridge, keep_after_fork
-from s2_sdk._producer import Producer, RecordSubmitTicket
+from s2_sdk._append_session import AppendSession, BatchSubmitTicket
 from s2_sdk.sync import S2
 
 __all__ = ["LogSink", "Overflow", "Render"]
@@ -76,7 +76,7 @@ class LogSink:
         self._closed = False
         self._wake: asyncio.Event | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._producers: OrderedDict[str, Producer] = OrderedDict()
+        self._sessions: OrderedDict[str, AppendSession] = OrderedDict()
         self._created: set[str] = set()
         self._closing: set[asyncio.Future[None]] = set()
         self._settling: deque[asyncio.Future[None]] = deque()
@@ -86,8 +86,8 @@ class LogSink:
         self._registered = False
 
     def reset_after_fork(self) -> None:
-        """In a forked child: forget the parent's queue, producers and loop (no duplicates)."""
-        keep_after_fork((self._producers, self._pump, self._wake, self._closing))
+        """In a forked child: forget the parent's queue, sessions and loop (no duplicates)."""
+        keep_after_fork((self._sessions, self._pump, self._wake, self._closing))
         self.dropped = self.delivered = 0
         self._reset()
 
@@ -137,7 +137,7 @@ class LogSink:
         return True
 
     def close(self, timeout: float) -> None:
-        """Flush (bounded), then stop accepting records and close the producers."""
+        """Flush (bounded), then stop accepting records and close the sessions."""
         if self._closed:
             return
         self.flush(timeout)
@@ -183,20 +183,17 @@ class LogSink:
             self._kick()
         while self.pending:
             await asyncio.sleep(0.005)
-        for producer in list(self._producers.values()):
-            with contextlib.suppress(Exception):
-                await producer.flush()
 
-    async def _close_producers(self) -> None:
-        producers = list(self._producers.values())
-        self._producers.clear()
-        for producer in producers:
+    async def _close_sessions(self) -> None:
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        for session in sessions:
             with contextlib.suppress(Exception):
-                await producer.close()
+                await session.close()
 
     async def _stop(self) -> None:
-        """After close: close the producers and stop the pump."""
-        await self._close_producers()
+        """After close: close the sessions and stop the pump."""
+        await self._close_sessions()
         pump, self._pump = self._pump, None
         if pump is not None and pump is not asyncio.current_task():
             pump.cancel()
@@ -226,7 +223,7 @@ class LogSink:
                 await self._settling.popleft()
             if self._failed:
                 self._failed = False
-                await self._close_producers()
+                await self._close_sessions()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 self._wake.set()
@@ -243,36 +240,52 @@ class LogSink:
 
     async def _submit(
         self, chunk: list[tuple[str, Any]]
-    ) -> list[RecordSubmitTicket | BaseException]:
-        """Hand a chunk to the producers (rendering queued items first)."""
-        tickets: list[RecordSubmitTicket | BaseException] = []
+    ) -> list[tuple[range, BatchSubmitTicket | BaseException]]:
+        """Hand a chunk to the sessions as batches (rendering queued items first)."""
         render = self.render
         for i, (stream, item) in enumerate(chunk):
-            record = item
             if render is not None and not isinstance(item, Record):
-                record = render(item)
-                chunk[i] = (stream, record)  # a retry re-sends the rendered record
+                chunk[i] = (stream, render(item))  # a retry re-sends the rendered record
+        submitted: list[tuple[range, BatchSubmitTicket | BaseException]] = []
+        start = 0
+        while start < len(chunk):
+            stream = chunk[start][0]
+            end, size = start, 0
+            while (
+                end < len(chunk)
+                and chunk[end][0] == stream
+                and end - start < self.batching.max_records
+            ):
+                rsize = metered_bytes([chunk[end][1]])
+                if end > start and size + rsize > self.batching.max_bytes:
+                    break
+                size += rsize
+                end += 1
             try:
-                producer = await self._producer(stream)
-                tickets.append(await producer.submit(record))
+                session = await self._session(stream)
+                records = [record for _, record in chunk[start:end]]
+                submitted.append((range(start, end), await session.submit(AppendInput(records))))
             except Exception as e:
-                tickets.extend([e] * (len(chunk) - i))
+                submitted.append((range(start, len(chunk)), e))
                 break
-        return tickets
+            start = end
+        return submitted
 
     async def _settle(
-        self, chunk: list[tuple[str, Any]], tickets: list[RecordSubmitTicket | BaseException]
+        self,
+        chunk: list[tuple[str, Any]],
+        submitted: list[tuple[range, BatchSubmitTicket | BaseException]],
     ) -> None:
         """Wait for a chunk's acknowledgements; put back what failed, at the front."""
-        failed = []
-        for entry, ticket in zip(chunk, tickets, strict=True):
-            if isinstance(ticket, BaseException):
-                failed.append(entry)
-                continue
-            try:
-                await ticket
-            except Exception:
-                failed.append(entry)
+        failed: list[tuple[str, Any]] = []
+        for indices, ticket in submitted:
+            if not isinstance(ticket, BaseException):
+                try:
+                    await ticket
+                    continue
+                except Exception:
+                    pass
+            failed.extend(chunk[i] for i in indices)
         with self._lock:
             self._inflight -= len(chunk)
             self.delivered += len(chunk) - len(failed)
@@ -280,11 +293,11 @@ class LogSink:
                 self._failed = True
                 self._requeue(failed)
 
-    async def _producer(self, stream: str) -> Producer:
-        producer = self._producers.get(stream)
-        if producer is not None:
-            self._producers.move_to_end(stream)
-            return producer
+    async def _session(self, stream: str) -> AppendSession:
+        session = self._sessions.get(stream)
+        if session is not None:
+            self._sessions.move_to_end(stream)
+            return session
         basin = self.client.client()[self.basin]
         if self.create_streams and stream not in self._created:
             try:
@@ -293,24 +306,24 @@ class LogSink:
                 if e.code != "resource_already_exists":
                     raise
             self._created.add(stream)
-        producer = basin[stream].producer(batching=self.batching)
-        self._producers[stream] = producer
-        while len(self._producers) > self.max_streams:
-            _, oldest = self._producers.popitem(last=False)
+        session = basin[stream].append_session()
+        self._sessions[stream] = session
+        while len(self._sessions) > self.max_streams:
+            _, oldest = self._sessions.popitem(last=False)
             closing = asyncio.ensure_future(oldest.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
-        return producer
+        return session
 
     async def _report_drops(self) -> None:
         now = time.monotonic()
         if self.dropped <= self._reported or now - self._last_report < _DROP_REPORT_INTERVAL:
             return
-        if not self._producers:
+        if not self._sessions:
             return
         newly = self.dropped - self._reported
         self._reported, self._last_report = self.dropped, now
-        stream = next(reversed(self._producers))
+        stream = next(reversed(self._sessions))
         body = json.dumps(
             {
                 "level": "WARNING",
@@ -323,4 +336,6 @@ class LogSink:
         ).encode()
         headers = [(b"level", b"WARNING"), (b"logger", b"s2_logging")]
         with contextlib.suppress(Exception):
-            await (await self._producer(stream)).submit(Record(body=body, headers=headers))
+            await (await self._session(stream)).submit(
+                AppendInput([Record(body=body, headers=headers)])
+            )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterable
-from datetime import timedelta
 
 from s2_sdk import Batching, Record
 from s2_sdk._bridge import on_bridge_thread
@@ -37,7 +36,7 @@ class S2Handler(logging.Handler):
 
     ``emit`` formats the record (JSON by default, or the handler's formatter) and
     queues it; delivery runs on the shared ``s2_sdk`` background loop through one
-    Producer per stream. Records produced by that delivery (the ``s2_sdk``,
+    append session per stream. Records produced by that delivery (the ``s2_sdk``,
     ``httpx``, ``h2`` and ``asyncio`` loggers on the bridge thread) are ignored.
 
     Args:
@@ -51,8 +50,8 @@ class S2Handler(logging.Handler):
         max_queue: Records kept while S2 is slow or unreachable; beyond it records are
             dropped and counted in :attr:`dropped`.
         overflow: ``"drop_oldest"`` (default) or ``"drop_newest"`` when the queue is full.
-        max_batch_records: Records per appended batch (1–1000).
-        linger_ms: How long a batch waits for more records.
+        max_batch_records: Most records per appended batch (1–1000); batches take what
+            is queued, so a lone record goes out at once and bursts go out together.
         flush_timeout: Bound, in seconds, on ``flush()`` and ``close()``.
         header_fields: Record attributes copied into S2 headers (``level`` and
             ``logger`` are the level name and logger name).
@@ -72,7 +71,6 @@ class S2Handler(logging.Handler):
         max_queue: int = 10_000,
         overflow: Overflow = "drop_oldest",
         max_batch_records: int = 1000,
-        linger_ms: float = 20,
         flush_timeout: float = 5.0,
         header_fields: Iterable[str] = ("level", "logger"),
         create_stream: bool = True,
@@ -89,9 +87,7 @@ class S2Handler(logging.Handler):
             basin,
             max_queue=max_queue,
             overflow=overflow,
-            batching=Batching(
-                max_records=max_batch_records, linger=timedelta(milliseconds=linger_ms)
-            ),
+            batching=Batching(max_records=max_batch_records),
             create_streams=create_stream,
             max_streams=max_streams,
             render=_render,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 from typing import Any
 
 from s2_sdk import Batching
@@ -103,7 +102,6 @@ class S2LoggerFactory:
         basin_endpoint: str | None = None,
         max_queue: int = 10_000,
         overflow: Overflow = "drop_oldest",
-        linger_ms: float = 20,
         create_stream: bool = True,
     ) -> None:
         self.stream = stream
@@ -112,7 +110,7 @@ class S2LoggerFactory:
             basin,
             max_queue=max_queue,
             overflow=overflow,
-            batching=Batching(linger=timedelta(milliseconds=linger_ms)),
+            batching=Batching(),
             create_streams=create_stream,
             max_streams=1,
         )
