@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from s2_sdk import AppendInput, Batching, Record, S2ServerError, metered_bytes
-from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk._append_session import AppendSession, BatchSubmitTicket
+from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk.sync import S2
 
 __all__ = ["LogSink", "Overflow", "Render"]
