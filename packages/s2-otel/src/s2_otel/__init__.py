@@ -20,9 +20,19 @@ Or with no code::
 from importlib.metadata import version as _version
 
 from s2_otel.exporter import S2SpanExporter
+from s2_otel.instrumentation import S2Instrumentor, extract_context, with_trace_context
 from s2_otel.reader import decode_record, read_traces
 from s2_otel.relay import relay
 
 __version__ = _version("s2-otel")
 
-__all__ = ["S2SpanExporter", "__version__", "decode_record", "read_traces", "relay"]
+__all__ = [
+    "S2Instrumentor",
+    "S2SpanExporter",
+    "__version__",
+    "decode_record",
+    "extract_context",
+    "read_traces",
+    "relay",
+    "with_trace_context",
+]
