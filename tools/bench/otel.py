@@ -70,11 +70,13 @@ def main() -> None:
     finally:
         server.stop()
     print(
-        f"in-memory exporter (baseline): {base_rate:,.0f} spans/s ({base_n:,} of {base_created:,} created)"
+        f"in-memory exporter (baseline): {base_rate:,.0f} spans/s "
+        f"({base_n:,} of {base_created:,} created)"
     )
     print(
         f"S2SpanExporter: {rate:,.0f} spans/s exported ({n:,} of {created:,} created; "
-        f"{created - n:,} dropped by the processor), ratio {rate / base_rate:.2f} (target >= 20k spans/s)"
+        f"{created - n:,} dropped by the processor), ratio {rate / base_rate:.2f} "
+        "(target >= 20k spans/s)"
     )
 
 
