@@ -143,3 +143,56 @@ def test_failures_are_results_not_exceptions(s2_env: S2TestServer) -> None:
     assert exporter.force_flush() is True
     with pytest.raises(ValueError):
         S2SpanExporter()
+
+
+@pytest.mark.parametrize("encoding", ["otlp-proto", "otlp-json"])
+def test_events_links_and_resource_round_trip(client: S2, basin: str, encoding: str) -> None:
+    exporter = S2SpanExporter(basin, f"rich-{encoding}", encoding=encoding)  # type: ignore[arg-type]
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "rich", "deployment.environment": "test"})
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("rich", "1.2.3")
+    with tracer.start_as_current_span("linked-to") as target:
+        pass
+    from opentelemetry.trace import Link
+
+    with tracer.start_as_current_span(
+        "rich", links=[Link(target.get_span_context(), {"why": "retry"})]
+    ) as span:
+        span.add_event("checkpoint", {"step": 3})
+        span.set_attribute("ratio", 0.5)
+    provider.shutdown()
+    got = {s.name: (rs, s) for rs, s in _spans(client, basin, f"rich-{encoding}")}
+    rs, rich = got["rich"]
+    assert [
+        (e.name, e.attributes[0].key, e.attributes[0].value.int_value) for e in rich.events
+    ] == [("checkpoint", "step", 3)]
+    (link,) = rich.links
+    assert link.span_id == target.get_span_context().span_id.to_bytes(8, "big")
+    assert link.attributes[0].value.string_value == "retry"
+    attrs = {a.key: a.value.string_value for a in rs.resource.attributes}
+    assert attrs["deployment.environment"] == "test"
+    assert rs.scope_spans[0].scope.name == "rich" and rs.scope_spans[0].scope.version == "1.2.3"
+
+
+def test_sdk_auto_configuration_selects_s2(
+    client: S2, basin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry.sdk._configuration import _import_exporters
+
+    monkeypatch.setenv("OTEL_EXPORTER_S2_BASIN", basin)
+    span_exporters, _, _ = _import_exporters(["s2"], [], [])
+    assert span_exporters == {"s2": S2SpanExporter}
+
+
+def test_shutdown_is_bounded_when_the_server_is_gone(s2_env: S2TestServer) -> None:
+    with connect("t", "http://127.0.0.1:9") as unreachable:
+        exporter = S2SpanExporter("any-basin-name", "x", timeout=1, client=unreachable)
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        started = time.monotonic()
+        with provider.get_tracer("t").start_as_current_span("lost"):
+            pass
+        provider.shutdown()
+        assert time.monotonic() - started < 10
