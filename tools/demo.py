@@ -2,7 +2,9 @@
 
 Starts an embedded s2-local in a child process (or, when ``S2_ACCESS_TOKEN`` and
 the ``S2_*_ENDPOINT`` variables are set, uses that S2), creates a basin and a stream, produces 100k
-records while a live read session tails them, and prints a summary.
+records while a live read session tails them, then logs through ``S2Handler``, exports
+spans through ``S2SpanExporter``, runs a Celery task whose result ``S2Backend`` stores,
+and prints a summary.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ async def run(endpoints: Endpoints, token: str, where: str) -> None:
         print()
         last = (await stream.read(start=TailOffset(1))).records[0]
         position = await stream.check_tail()
+    extra = await asyncio.to_thread(plugins, basin_name)
+    async with S2(token, endpoints=endpoints) as s2:
         await s2.delete_basin(basin_name)
     rows = [
         ("records produced", f"{TOTAL:,}"),
@@ -76,12 +80,70 @@ async def run(endpoints: Endpoints, token: str, where: str) -> None:
         ("live tail received", f"{len(seen):,} records, in order, no gaps ({tail_seconds:.1f} s)"),
         ("last record", f"#{last.seq_num}: {last.body.decode()!r}"),
         ("stream tail", f"seq_num {position.seq_num}"),
+        *extra,
         ("where to look", f"{where} (basin {basin_name}, deleted on exit)"),
     ]
     width = max(len(k) for k, _ in rows)
     print("\nSummary")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
+
+
+def plugins(basin: str) -> list[tuple[str, str]]:
+    """The three plugins on the same basin: logs, spans and a Celery result."""
+    import logging
+
+    from celery import Celery
+    from celery.contrib.testing.worker import start_worker
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from s2_logging import S2Handler, read_log_events
+    from s2_otel import S2SpanExporter, read_traces
+
+    handler = S2Handler(basin, "logs/{name}")
+    log = logging.getLogger("shop")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for i in range(100):
+        log.info("order %d placed", i, extra={"order_id": i})
+    log.removeHandler(handler)
+    handler.close()
+    logs = list(read_log_events(basin, "logs/shop"))
+    print(f"  logging  {len(logs)} log records in stream logs/shop via S2Handler")
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+    provider.add_span_processor(BatchSpanProcessor(S2SpanExporter(basin, "traces")))
+    tracer = provider.get_tracer("demo")
+    with tracer.start_as_current_span("checkout"):
+        for step in ("reserve", "charge", "ship"):
+            with tracer.start_as_current_span(step):
+                pass
+    provider.shutdown()
+    spans = [
+        span.name
+        for _, data in read_traces(basin, "traces")
+        for rs in data.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+    print(f"  otel     {len(spans)} spans in stream traces via S2SpanExporter")
+
+    app = Celery("demo", broker="memory://localhost/", backend=f"s2://{basin}/celery")
+
+    @app.task(name="demo.add", shared=False)
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        result = add.delay(40, 2).get(timeout=30)
+    print(f"  celery   add(40, 2) = {result}, stored by S2Backend")
+    return [
+        ("logs (s2-logging)", f"{len(logs)} records in logs/shop"),
+        ("spans (s2-otel)", f"{len(spans)} spans in traces: {', '.join(sorted(spans))}"),
+        ("celery (s2-celery)", f"add(40, 2) = {result}, result stream under celery/"),
+    ]
 
 
 def main() -> None:
@@ -94,6 +156,11 @@ def main() -> None:
             stack.callback(server.stop)
             endpoints, token = Endpoints(server.endpoint, server.endpoint), "ignored"
             where = f"embedded s2-local {server.endpoint}"
+            os.environ.update(
+                S2_ACCESS_TOKEN=token,
+                S2_ACCOUNT_ENDPOINT=server.endpoint,
+                S2_BASIN_ENDPOINT=server.endpoint,
+            )
         asyncio.run(run(endpoints, token, where))
 
 

@@ -24,3 +24,6 @@ def test_demo_runs_and_summarises() -> None:
     assert "records produced     3,000" in proc.stdout
     assert "3,000 records, in order, no gaps" in proc.stdout
     assert "#2999: 'event 2999'" in proc.stdout
+    assert "100 records in logs/shop" in proc.stdout
+    assert "4 spans in traces: charge, checkout, reserve, ship" in proc.stdout
+    assert "add(40, 2) = 42" in proc.stdout
