@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from celery import Celery, group, states
+from celery import Celery, chord, group, states
 from celery.app.backends import by_url
 from celery.contrib.testing.worker import start_worker
 from celery.exceptions import BackendStoreError
@@ -48,6 +48,10 @@ def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
     @app.task(name="boom", shared=False)
     def boom() -> None:
         raise ValueError("kaboom")
+
+    @app.task(name="total", shared=False)
+    def total(values: list[int]) -> int:
+        return sum(values)
 
     yield app
 
@@ -119,3 +123,19 @@ def test_pending_timeout_forget_and_oversized(app: Celery, basin: str) -> None:
     assert app.AsyncResult(task_id).state == states.PENDING
     with pytest.raises(BackendStoreError):
         backend.store_result(str(uuid.uuid4()), "x" * (2 * 1024 * 1024), states.SUCCESS)
+
+
+def test_native_chord(app: Celery, worker: None) -> None:
+    result = chord(app.tasks["add"].s(i, i) for i in range(6))(app.tasks["total"].s())
+    assert result.get(timeout=30) == sum(2 * i for i in range(6))
+
+
+def test_chord_counter_is_idempotent(app: Celery) -> None:
+    backend = app.backend
+    key = backend.get_key_for_chord(str(uuid.uuid4()))
+    backend._chord_part.id = "part-1"
+    assert backend.incr(key) == 1
+    assert backend.incr(key) == 0  # the same part again: not counted
+    backend._chord_part.id = "part-2"
+    assert backend.incr(key) == 2
+    backend._chord_part.id = None
