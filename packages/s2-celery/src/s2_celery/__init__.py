@@ -11,7 +11,8 @@ The backend is also registered as ``s2`` in the ``celery.result_backends`` entry
 from importlib.metadata import version as _version
 
 from s2_celery.backend import S2Backend
+from s2_celery.events import S2EventDispatcher, S2EventReceiver, S2Events
 
 __version__ = _version("s2-celery")
 
-__all__ = ["S2Backend", "__version__"]
+__all__ = ["S2Backend", "S2EventDispatcher", "S2EventReceiver", "S2Events", "__version__"]
