@@ -16,19 +16,9 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from s2_celery import S2Backend
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk.sync import connect
-from support.rest import unique_basin
 from support.streams import records
 
 BROKER = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def basin(s2_env: S2TestServer) -> Iterator[str]:
-    with connect() as client:
-        name = unique_basin()
-        client.create_basin(name)
-        yield name
-        client.delete_basin(name, ignore_not_found=True)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for s2-logging tests: a basin on the test server, the S2_* variables set."""
+"""Fixtures for s2-logging tests: each test leaves the root logger as it found it."""
 
 from __future__ import annotations
 
@@ -6,23 +6,6 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from s2_local.pytest_plugin import S2TestServer
-from s2_sdk.sync import S2, connect
-from support.rest import unique_basin
-
-
-@pytest.fixture
-def client(s2_env: S2TestServer) -> Iterator[S2]:
-    with connect() as c:
-        yield c
-
-
-@pytest.fixture
-def basin(client: S2) -> Iterator[str]:
-    name = unique_basin()
-    client.create_basin(name)
-    yield name
-    client.delete_basin(name, ignore_not_found=True)
 
 
 @pytest.fixture(autouse=True)

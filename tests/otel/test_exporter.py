@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from importlib.metadata import entry_points
 
 import pytest
@@ -14,22 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from s2_local.pytest_plugin import S2TestServer
 from s2_otel import S2SpanExporter, read_traces
 from s2_sdk.sync import S2, connect
-from support.rest import unique_basin
 from support.streams import records
-
-
-@pytest.fixture
-def client(s2_env: S2TestServer) -> Iterator[S2]:
-    with connect() as c:
-        yield c
-
-
-@pytest.fixture
-def basin(client: S2) -> Iterator[str]:
-    name = unique_basin()
-    client.create_basin(name)
-    yield name
-    client.delete_basin(name, ignore_not_found=True)
 
 
 def _provider(exporter: S2SpanExporter, service: str = "checkout") -> TracerProvider:

@@ -13,9 +13,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from s2_local.pytest_plugin import S2TestServer
 from s2_otel import S2SpanExporter, relay
-from s2_sdk.sync import S2, connect
+from s2_sdk.sync import S2
 from support.rest import unique_basin
 
 
@@ -62,12 +61,6 @@ def collector() -> Iterator[Collector]:
     c = Collector()
     yield c
     c.close()
-
-
-@pytest.fixture
-def client(s2_env: S2TestServer) -> Iterator[S2]:
-    with connect() as c:
-        yield c
 
 
 def _export(basin: str, names: list[str]) -> None:

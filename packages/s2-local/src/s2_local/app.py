@@ -62,12 +62,15 @@ class S2App:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req: Request | None = None
         try:
             req = Request(scope, receive)
             await self._route(req, send)
         except Disconnected:
             return
         except ApiError as e:
+            if req is not None:
+                await req.discard_body()
             await respond_error(send, e)
         except UnicodeDecodeError:
             await respond_error(send, ApiError("bad_path", "path is not valid UTF-8"))

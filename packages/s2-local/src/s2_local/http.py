@@ -55,6 +55,7 @@ class Request:
             text = value.decode("latin-1")
             self.headers[key] = f"{self.headers[key]},{text}" if key in self.headers else text
         self._query: dict[str, str] | None = None
+        self._body_read = False
         self.principal = ROOT
 
     @property
@@ -90,6 +91,7 @@ class Request:
         """
         chunks: list[bytes] = []
         size = 0
+        self._body_read = True
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
@@ -109,6 +111,22 @@ class Request:
             return decompress(data, codec, MAX_BODY_BYTES)
         except CompressionError as e:
             raise ApiError(bad_code, f"request body could not be decompressed: {e}") from e
+
+    async def discard_body(self) -> None:
+        """Read and drop an unread body of known, bounded length before an early error.
+
+        An HTTP/1.1 connection can only be reused once the request body was consumed;
+        without this, a client that pipelines its next request on it sees a reset.
+        Streaming bodies (no ``Content-Length``) are left alone.
+        """
+        length = self.headers.get("content-length", "")
+        if self._body_read or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            return
+        self._body_read = True
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                return
 
     async def json(self, *, optional: bool = False) -> Any:
         """The body as JSON; with ``optional``, an absent body (or no Content-Type) is None."""
