@@ -72,3 +72,54 @@ def test_worker_events_replay_into_state(app: Celery) -> None:
     assert receiver.position is not None and receiver.position >= len(seen)
     again = list(S2EventReceiver(app, start=SeqNum(receiver.position)).itercapture(timeout=1))
     assert again == []
+
+
+def test_broker_events_captured_into_s2(s2_env: S2TestServer) -> None:
+    import threading
+
+    from s2_celery.capture import capture_events
+
+    with connect() as client:
+        basin = unique_basin()
+        client.create_basin(basin)
+        app = Celery(f"cap{uuid.uuid4().hex[:6]}", broker=BROKER, backend=f"s2://{basin}/results")
+        app.conf.update(
+            worker_send_task_events=True,
+            task_default_queue=f"q-{uuid.uuid4().hex[:8]}",
+            s2_events_stream="captured",
+        )
+
+        @app.task(name="triple", shared=False)
+        def triple(x: int) -> int:
+            return 3 * x
+
+        ready = threading.Event()
+        counts: list[int] = []
+        capturer = threading.Thread(
+            target=lambda: counts.append(capture_events(app, timeout=3, ready=ready))
+        )
+        capturer.start()
+        assert ready.wait(10)
+        with start_worker(app, pool="threads", perform_ping_check=False, loglevel="WARNING"):
+            result = triple.delay(14)
+            assert result.get(timeout=20) == 42
+        capturer.join(30)
+        assert counts and counts[0] >= 2
+        state = State()
+        S2EventReceiver(app, {"*": state.event}, start=SeqNum(0)).capture(timeout=1)
+        assert state.tasks[result.id].state == "SUCCESS"
+        client.delete_basin(basin, ignore_not_found=True)
+
+
+def test_capture_command_is_registered() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery", "s2-events", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Capture task and worker events from the broker into S2" in proc.stdout

@@ -79,7 +79,7 @@ class LogSink:
         self._sessions: OrderedDict[str, AppendSession] = OrderedDict()
         self._created: set[str] = set()
         self._closing: set[asyncio.Future[None]] = set()
-        self._settling: deque[asyncio.Future[None]] = deque()
+        self._settling: deque[asyncio.Future[list[tuple[str, Any]]]] = deque()
         self._failed = False
         self._reported = self.dropped
         self._last_report = 0.0
@@ -203,6 +203,7 @@ class LogSink:
     async def _run(self) -> None:
         assert self._wake is not None
         delay = 0.1
+        failed: list[tuple[str, Any]] = []
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -218,10 +219,14 @@ class LogSink:
                 settling = asyncio.ensure_future(self._settle(chunk, await self._submit(chunk)))
                 self._settling.append(settling)
                 while len(self._settling) > _MAX_CHUNKS_IN_FLIGHT:
-                    await self._settling.popleft()
+                    failed += await self._settling.popleft()
             while self._settling:
-                await self._settling.popleft()
-            if self._failed:
+                failed += await self._settling.popleft()
+            if failed:
+                with self._lock:
+                    self._inflight -= len(failed)
+                    self._requeue(failed)  # oldest first, ahead of newer records
+                failed = []
                 self._failed = False
                 await self._close_sessions()
                 await asyncio.sleep(delay)
@@ -275,8 +280,8 @@ class LogSink:
         self,
         chunk: list[tuple[str, Any]],
         submitted: list[tuple[range, BatchSubmitTicket | BaseException]],
-    ) -> None:
-        """Wait for a chunk's acknowledgements; put back what failed, at the front."""
+    ) -> list[tuple[str, Any]]:
+        """Wait for a chunk's acknowledgements; return what failed (to go back in the queue)."""
         failed: list[tuple[str, Any]] = []
         for indices, ticket in submitted:
             if not isinstance(ticket, BaseException):
@@ -287,11 +292,11 @@ class LogSink:
                     pass
             failed.extend(chunk[i] for i in indices)
         with self._lock:
-            self._inflight -= len(chunk)
+            self._inflight -= len(chunk) - len(failed)  # the failed stay pending until requeued
             self.delivered += len(chunk) - len(failed)
             if failed:
                 self._failed = True
-                self._requeue(failed)
+        return failed
 
     async def _session(self, stream: str) -> AppendSession:
         session = self._sessions.get(stream)
