@@ -164,6 +164,7 @@ def test_invalid_names_and_bodies_are_4xx(api: Api) -> None:
         (("GET", "/v1/basins/bad_name!"), {}, 400, "bad_path"),
         (("GET", "/v1/basins"), {"params": {"prefix": "-x"}}, 400, "bad_query"),
         (("GET", "/v1/basins"), {"params": {"limit": "-1"}}, 400, "bad_query"),
+        (("GET", "/v1/basins"), {"params": {"limit": "٣"}}, 400, "bad_query"),
         (
             ("POST", "/v1/basins"),
             {"json": {"basin": "abcdefghij"}, "headers": {"s2-request-token": "x" * 37}},

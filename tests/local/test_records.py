@@ -227,6 +227,7 @@ def test_read_start_positions_and_416(api: Api) -> None:
     assert r.status_code == 416 and r.json()["tail"]["seq_num"] == 10
     assert api.read("r", seq_num=0, tail_offset=1).json()["code"] == "invalid"
     assert api.read("r", seq_num="x").json()["code"] == "bad_query"
+    assert api.read("r", seq_num="²").json()["code"] == "bad_query"  # not ASCII digits
     r = api.read("r", timestamp=5000, until=5000)
     assert (r.status_code, r.json()["code"]) == (422, "invalid")
 

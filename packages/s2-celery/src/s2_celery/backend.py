@@ -114,18 +114,8 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
     def _ensure(self, name: str) -> None:
         if name in self._created:
             return
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.client[self.basin].create_stream(name, config=self._stream_config())
-            except S2ServerError as e:
-                if e.code == "stream_deletion_pending" and time.monotonic() < deadline:
-                    time.sleep(0.1)  # a forgotten result's stream is still going away
-                    continue
-                if e.code != "resource_already_exists":
-                    raise
-            self._created.add(name)
-            return
+        self.client[self.basin].create_stream_if_missing(name, config=self._stream_config())
+        self._created.add(name)
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Transient S2 failures may be retried (``result_backend_always_retry``)."""

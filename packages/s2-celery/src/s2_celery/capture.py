@@ -8,14 +8,12 @@ appended to S2 as JSON with ``type``/``hostname``/``uuid`` headers.
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 import click
 from celery.bin.base import CeleryCommand
-from s2_sdk import Record, S2ServerError
 
-from s2_celery.events import _where
+from s2_celery.events import _where, event_record
 
 __all__ = ["capture_events", "s2_events"]
 
@@ -34,11 +32,7 @@ def capture_events(
     unless ``heartbeats`` is set. ``ready`` (an Event) is set once listening.
     """
     client, basin, stream = _where(app)
-    try:
-        client[basin].create_stream(stream)
-    except S2ServerError as e:
-        if e.code != "resource_already_exists":
-            raise
+    client[basin].create_stream_if_missing(stream)
     producer = client[basin][stream].producer()
     captured = 0
 
@@ -46,12 +40,7 @@ def capture_events(
         nonlocal captured
         if event.get("type") == "worker-heartbeat" and not heartbeats:
             return
-        headers = [
-            (name.encode(), str(event[name]).encode())
-            for name in ("type", "hostname", "uuid")
-            if event.get(name) is not None
-        ]
-        producer.submit(Record(body=json.dumps(event, default=repr).encode(), headers=headers))
+        producer.submit(event_record(event))
         captured += 1
 
     try:

@@ -22,10 +22,10 @@ from typing import Any
 
 from celery.app.events import Events
 from celery.events.dispatcher import EventDispatcher
-from s2_sdk import Record, S2ServerError, SeqNum, TailOffset, Timestamp
+from s2_sdk import Record, SeqNum, TailOffset, Timestamp
 from s2_sdk.sync import S2, Producer, connect
 
-__all__ = ["S2EventDispatcher", "S2EventReceiver", "S2Events"]
+__all__ = ["S2EventDispatcher", "S2EventReceiver", "S2Events", "event_record"]
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -45,6 +45,16 @@ def _where(app: Any) -> tuple[S2, str, str]:
     return connect(), basin, stream
 
 
+def event_record(event: dict[str, Any]) -> Record:
+    """A Celery event as an S2 record: JSON body, ``type``/``hostname``/``uuid`` headers."""
+    headers = [
+        (name.encode(), str(event[name]).encode())
+        for name in ("type", "hostname", "uuid")
+        if event.get(name) is not None
+    ]
+    return Record(body=json.dumps(event, default=repr).encode(), headers=headers)
+
+
 class S2EventDispatcher(EventDispatcher):  # type: ignore[misc]
     """An event dispatcher that appends events to an S2 stream (and, by default, the broker)."""
 
@@ -57,24 +67,14 @@ class S2EventDispatcher(EventDispatcher):  # type: ignore[misc]
     def _s2(self) -> Producer:
         if self._s2_producer is None or self._s2_pid != os.getpid():
             client, basin, stream = _where(self.app)
-            try:
-                client[basin].create_stream(stream)
-            except S2ServerError as e:
-                if e.code != "resource_already_exists":
-                    raise
+            client[basin].create_stream_if_missing(stream)
             self._s2_producer = client[basin][stream].producer()
             self._s2_pid = os.getpid()
         return self._s2_producer
 
     def _publish(self, event: Any, producer: Any, routing_key: str, **kwargs: Any) -> None:
         for item in event if isinstance(event, list) else [event]:
-            headers = [
-                (name.encode(), str(item[name]).encode())
-                for name in ("type", "hostname", "uuid")
-                if item.get(name) is not None
-            ]
-            body = json.dumps(item, default=repr).encode()
-            self._s2().submit(Record(body=body, headers=headers))
+            self._s2().submit(event_record(item))
         if self._tee:
             super()._publish(event, producer, routing_key, **kwargs)
 

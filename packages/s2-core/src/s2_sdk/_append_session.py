@@ -194,9 +194,7 @@ class AppendSession:
             try:
                 await self._attempt(conn)
                 return
-            except asyncio.CancelledError:
-                raise
-            except BaseException as e:
+            except Exception as e:
                 wrote = self._wrote_data()
                 attempt = 1 if self._acked_since_attempt else attempt + 1
                 if not self._may_retry(e, wrote) or attempt >= self._retry.max_attempts:

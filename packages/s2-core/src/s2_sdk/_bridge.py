@@ -13,7 +13,6 @@ import atexit
 import concurrent.futures
 import os
 import threading
-import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -32,7 +31,7 @@ class Bridge:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        self._finalizers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._finalizers: set[Any] = set()
         self.closed = False
         ready = threading.Event()
         self.thread = threading.Thread(
@@ -84,8 +83,17 @@ class Bridge:
             self.loop.call_soon_threadsafe(fn)
 
     def add_finalizer(self, obj: Any) -> None:
-        """Have ``obj.close_at_exit()`` (a coroutine function) run at interpreter exit."""
+        """Have ``obj.close_at_exit()`` (a coroutine function) run at interpreter exit.
+
+        The bridge holds ``obj`` until :meth:`remove_finalizer`: an open producer that its
+        owner dropped is still flushed at exit instead of being garbage-collected with
+        records in it.
+        """
         self._finalizers.add(obj)
+
+    def remove_finalizer(self, obj: Any) -> None:
+        """Forget ``obj`` (it was closed)."""
+        self._finalizers.discard(obj)
 
     def shutdown(self, timeout: float = EXIT_TIMEOUT) -> None:
         """Run finalizers (bounded), then stop the loop and its thread."""

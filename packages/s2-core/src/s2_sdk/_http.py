@@ -103,7 +103,7 @@ class HttpClient:
             if resp.status_code >= 400:
                 error = server_error(resp.status_code, resp.content)
                 retry_after = resp.headers.get("retry-after-ms")
-                if retry_after and retry_after.isdigit():
+                if retry_after and retry_after.isascii() and retry_after.isdigit():
                     raise RetryAfter(error, int(retry_after) / 1000)
                 raise error
             return resp

@@ -159,7 +159,7 @@ class Producer:
             self._match_seq_num += len(records)
         try:
             ticket = await self._session.submit(inp)
-        except BaseException as e:
+        except Exception as e:
             self._fail(futures, e)
             raise
         task = asyncio.create_task(self._resolve(ticket, futures))
@@ -171,7 +171,7 @@ class Producer:
     ) -> None:
         try:
             ack = await ticket
-        except BaseException as e:
+        except Exception as e:
             self._fail(futures, e)
             return
         start = ack.start.seq_num

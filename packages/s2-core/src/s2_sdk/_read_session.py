@@ -181,9 +181,7 @@ class ReadSession:
                     if not is_retryable(e) or attempt >= retry.max_attempts:
                         raise
                     await asyncio.sleep(backoff(attempt - 1, retry))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as e:
+        except Exception as e:
             self._error = e if isinstance(e, S2Error) else _client_error(e)
         finally:
             self._fail_waiters(

@@ -24,6 +24,7 @@ import concurrent.futures
 import functools
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Coroutine, Iterator
 from datetime import datetime
@@ -34,7 +35,7 @@ from s2_sdk import _client, _producer, _read_session, _stream
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk._config import BasinConfig, StreamConfig
-from s2_sdk._errors import S2ClientError
+from s2_sdk._errors import S2ClientError, S2ServerError
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, EnsuredStreamInfo, LocationInfo, StreamInfo
 from s2_sdk._options import Batching, Compression, Endpoints, Retry, Timeout
 from s2_sdk._records import (
@@ -229,6 +230,26 @@ class S2Basin:
         """See :meth:`s2_sdk.S2Basin.create_stream`."""
         result: StreamInfo = _run(self._async().create_stream(name, config=config))
         return result
+
+    def create_stream_if_missing(
+        self, name: str, *, config: StreamConfig | None = None, timeout: float = 30.0
+    ) -> bool:
+        """Create a stream unless it exists (an existing stream keeps its config).
+
+        Waits (up to ``timeout``) while an earlier stream of that name is still being
+        deleted. Returns whether this call created the stream.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.create_stream(name, config=config)
+                return True
+            except S2ServerError as e:
+                if e.code == "resource_already_exists":
+                    return False
+                if e.code != "stream_deletion_pending" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.1)
 
     def ensure_stream(self, name: str, *, config: StreamConfig | None = None) -> EnsuredStreamInfo:
         """See :meth:`s2_sdk.S2Basin.ensure_stream`."""
@@ -442,7 +463,7 @@ class Producer:
             for record, future in items:
                 try:
                     ticket = await self._producer.submit(record)
-                except BaseException as e:
+                except Exception as e:
                     future.set_exception(e)
                     continue
                 ticket._future.add_done_callback(functools.partial(_copy_result, future))
@@ -460,8 +481,11 @@ class Producer:
         """Flush and close (the interpreter-exit hook)."""
         with self._lock:
             self._closed = True
-        await self._flush()
-        await self._producer.close()
+        try:
+            await self._flush()
+            await self._producer.close()
+        finally:
+            self._bridge.remove_finalizer(self)
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Flush and close; records still pending after ``timeout`` are failed."""

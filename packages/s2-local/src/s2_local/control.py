@@ -36,7 +36,7 @@ def list_params(req: Request, check: Callable[[str], str | None]) -> tuple[str, 
     raw = q.get("limit")
     limit = MAX_LIST_LIMIT
     if raw is not None:
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise ApiError("bad_query", f"invalid `limit`: {raw!r}")
         limit = int(raw)
         if limit == 0 or limit > MAX_LIST_LIMIT:

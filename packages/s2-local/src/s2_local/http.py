@@ -120,7 +120,9 @@ class Request:
         Streaming bodies (no ``Content-Length``) are left alone.
         """
         length = self.headers.get("content-length", "")
-        if self._body_read or not length.isdigit() or int(length) > MAX_BODY_BYTES:
+        if not (length.isascii() and length.isdigit()):
+            return
+        if self._body_read or int(length) > MAX_BODY_BYTES:
             return
         self._body_read = True
         while True:

@@ -139,6 +139,6 @@ def _epoch(params: Mapping[str, str], key: str, default: int) -> int:
     raw = params.get(key)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) >= 2**32:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**32:
         raise ApiError("bad_query", f"invalid `{key}`: expected epoch seconds (u32)")
     return int(raw)

@@ -30,7 +30,7 @@ def _int(query: Mapping[str, str], name: str, bits: int = 64) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or not 0 <= int(raw) < 2**bits:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) < 2**bits:
         raise ApiError("bad_query", f"invalid `{name}`: expected an unsigned integer, got {raw!r}")
     return int(raw)
 

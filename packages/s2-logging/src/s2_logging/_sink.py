@@ -193,6 +193,7 @@ class LogSink:
 
     async def _stop(self) -> None:
         """After close: close the sessions and stop the pump."""
+        bridge().remove_finalizer(self)
         await self._close_sessions()
         pump, self._pump = self._pump, None
         if pump is not None and pump is not asyncio.current_task():

@@ -122,13 +122,8 @@ class S2SpanExporter(SpanExporter):
     def _append(self, stream: str, records: list[Record], deadline: float) -> None:
         target = self._client[self.basin][stream]
         if stream not in self._created:
-            with self._lock:
-                try:
-                    self._client[self.basin].create_stream(stream)
-                except S2Error as e:
-                    if getattr(e, "code", None) != "resource_already_exists":
-                        raise
-                self._created.add(stream)
+            self._client[self.basin].create_stream_if_missing(stream)
+            self._created.add(stream)
         batch: list[Record] = []
         size = 0
         for record in [*records, None]:
