@@ -217,9 +217,11 @@ class CommandRecord:
 def metered_bytes(records: Iterable[Record | SequencedRecord]) -> int:
     """Each record is metered using the following formula::
 
-    8 + 2 * len(headers)
-    + sum((len(name) + len(value)) for (name, value) in headers)
-    + len(body)
+        8 + 2 * len(headers)
+        + sum((len(name) + len(value)) for (name, value) in headers)
+        + len(body)
+
+    Returns the total over ``records``.
     """
     total = 0
     for r in records:
