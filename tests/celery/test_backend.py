@@ -6,6 +6,7 @@ import pickle
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from celery import Celery, chord, group, states
@@ -42,6 +43,17 @@ def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
     @app.task(name="total", shared=False)
     def total(values: list[int]) -> int:
         return sum(values)
+
+    @app.task(name="grow", bind=True, shared=False)
+    def grow(self: Any, x: int) -> int:
+        self.add_to_chord(add.s(x, 100))  # the chord waits for this extra part too
+        return x
+
+    @app.task(name="flaky", bind=True, shared=False, max_retries=3)
+    def flaky(self: Any, x: int) -> int:
+        if self.request.retries == 0:
+            raise self.retry(countdown=0.05)
+        return x
 
     yield app
 
@@ -120,12 +132,26 @@ def test_native_chord(app: Celery, worker: None) -> None:
     assert result.get(timeout=30) == sum(2 * i for i in range(6))
 
 
+def test_hundred_part_chord_and_retried_parts(app: Celery, worker: None) -> None:
+    result = chord(app.tasks["add"].s(i, 1) for i in range(100))(app.tasks["total"].s())
+    assert result.get(timeout=60) == sum(i + 1 for i in range(100))
+    result = chord(app.tasks["flaky"].s(i) for i in range(5))(app.tasks["total"].s())
+    assert result.get(timeout=30) == 10  # every part failed once, then counted once
+
+
+def test_add_to_chord_extends_a_running_chord(app: Celery, worker: None) -> None:
+    header = [app.tasks["add"].s(1, 1), app.tasks["grow"].s(5), app.tasks["grow"].s(7)]
+    result = chord(header)(app.tasks["total"].s())
+    # the body fires once, after the two added parts, and receives their results
+    assert result.get(timeout=30) == 2 + 5 + 7 + 105 + 107
+
+
 def test_chord_counter_is_idempotent(app: Celery) -> None:
     backend = app.backend
-    key = backend.get_key_for_chord(str(uuid.uuid4()))
-    backend._chord_part.id = "part-1"
-    assert backend.incr(key) == 1
-    assert backend.incr(key) == 0  # the same part again: not counted
-    backend._chord_part.id = "part-2"
-    assert backend.incr(key) == 2
-    backend._chord_part.id = None
+    group_id = str(uuid.uuid4())
+    key = backend.get_key_for_chord(group_id)
+    assert backend._count_part(key, b"part-1") == 1
+    assert backend._count_part(key, b"part-1") == 0  # the same part again: not counted
+    backend.set_chord_size(group_id, 3)  # recorded, and not a part
+    assert backend._count_part(key, b"part-2") == 2
+    assert backend.incr(key) == 3  # outside a chord part: a fresh part each call

@@ -25,6 +25,7 @@ from celery import states
 from celery.backends.base import KeyValueStoreBackend
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.exceptions import TimeoutError as CeleryTimeoutError
+from celery.result import result_from_tuple
 from s2_sdk import (
     AppendInput,
     ReadLimit,
@@ -185,36 +186,89 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
     # -- chords ----------------------------------------------------------------------
 
     def on_chord_part_return(self, request: Any, state: str, result: Any, **kwargs: Any) -> Any:
-        """Count this part of a chord (natively, without ``chord_unlock`` polling)."""
-        self._chord_part.id = getattr(request, "id", None)
+        """Count this part of a chord (natively, without ``chord_unlock`` polling).
+
+        The part is counted first and the group restored after, uncached: every part
+        counted so far was in the group before it was even sent (``add_to_chord``
+        extends the group first), so the chord fires exactly when the count reaches
+        the group's size, however many parts were added while it ran.
+        """
+        gid = getattr(request, "group", None)
+        if gid:
+            part = (getattr(request, "id", None) or uuid.uuid4().hex).encode()
+            self._chord_part.count = self._count_part(self.get_key_for_chord(gid), part)
+            self._cache.pop(gid, None)
         try:
             return super().on_chord_part_return(request, state, result, **kwargs)
         finally:
-            self._chord_part.id = None
+            self._chord_part.count = None
 
     def incr(self, key: bytes | str) -> int:
-        """An idempotent chord counter: the number of distinct parts counted so far.
+        """The chord counter after this part (see :meth:`_count_part`)."""
+        count = getattr(self._chord_part, "count", None)
+        if count is not None:  # counted by on_chord_part_return already
+            return int(count)
+        return self._count_part(key, uuid.uuid4().hex.encode())
 
-        Each part appends its task id; the count is the number of distinct ids up to
-        and including this append. A retried or duplicated append of a part already
-        counted returns 0, so a chord can neither fire early nor fire twice.
+    def _count_part(self, key: bytes | str, part: bytes) -> int:
+        """Append ``part`` to a chord counter; the distinct parts up to and including it.
+
+        A retried or duplicated append of a part already counted returns 0, so a chord
+        can neither fire early nor fire twice.
         """
         name = self._name(key)
-        self._ensure(name)
-        part = (getattr(self._chord_part, "id", None) or uuid.uuid4().hex).encode()
+        seq_num = self._counter_append(name, b"part", part)
         stream = self.client[self.basin][name]
-        ack = stream.append(AppendInput([Record(body=part, headers=[(b"part", part)])]))
-        earlier: set[bytes] = set()
+        parts: set[bytes] = set()
         position = 0
-        while position < ack.start.seq_num:
-            batch = stream.read(
-                start=SeqNum(position), limit=ReadLimit(count=ack.start.seq_num - position)
-            )
-            earlier.update(r.body for r in batch.records)
-            position = batch.records[-1].seq_num + 1 if batch.records else ack.start.seq_num
-        if part in earlier:
-            return 0
-        return len(earlier) + 1
+        while position < seq_num:
+            batch = stream.read(start=SeqNum(position), limit=ReadLimit(count=seq_num - position))
+            parts.update(r.body for r in batch.records if r.headers[:1] == [(b"part", r.body)])
+            position = batch.records[-1].seq_num + 1 if batch.records else seq_num
+        return 0 if part in parts else len(parts) + 1
+
+    def _counter_append(self, name: str, kind: bytes, value: bytes) -> int:
+        """Append a ``kind: value`` record to a chord counter stream; its seq num."""
+        self._ensure(name)
+        record = Record(body=value, headers=[(kind, value)])
+        return self.client[self.basin][name].append(AppendInput([record])).start.seq_num
+
+    def add_to_chord(self, group_id: str, result: Any) -> None:
+        """Make ``result``'s task one more part of the running chord ``group_id``.
+
+        Called by ``Task.add_to_chord`` from a part still running, so the chord cannot
+        have fired yet. The task joins the saved group with a compare-and-swap on its
+        last record (concurrent additions are all kept); the chord then waits for it
+        and its body receives its result too.
+        """
+        name = self._name(self.get_key_for_group(group_id))
+        stream = self.client[self.basin][name]
+        while True:
+            tail = stream.check_tail().seq_num
+            last = self._last(name)
+            if last is None:
+                raise ValueError(f"chord {group_id} has no saved group to add to")
+            group = result_from_tuple(self.decode(last.body)["result"], self.app)
+            if result.id not in {r.id for r in group.results}:
+                group.results.append(result)
+            encoded = self.encode({"result": group.as_tuple()})
+            body = encoded.encode() if isinstance(encoded, str) else encoded
+            record = Record(body=body, headers=[(b"state", states.SUCCESS.encode())])
+            try:
+                stream.append(AppendInput([record], match_seq_num=tail))
+                break
+            except SeqNumMismatchError:
+                continue
+        self._cache.pop(group_id, None)
+
+    def set_chord_size(self, group_id: str, chord_size: int) -> None:
+        """Record the chord's size in its counter stream, for inspection.
+
+        The chord completes when the count reaches the size of its saved group (which
+        ``add_to_chord`` extends), so nothing depends on this record; counting skips it.
+        """
+        name = self._name(self.get_key_for_chord(group_id))
+        self._counter_append(name, b"size", str(chord_size).encode())
 
     # -- waiting ---------------------------------------------------------------------
 
