@@ -96,6 +96,25 @@ def test_results_success_failure_and_long_poll(app: Celery, worker: None, basin:
         assert states_written[-1] == b"SUCCESS"
 
 
+def test_failures_keep_their_own_expiry(app: Celery, basin: str) -> None:
+    app.conf.result_failure_expires = 600
+    backend = S2Backend(app=app, url=app.conf.result_backend)  # reads the setting anew
+    ok_id, failed_id, late_id = (str(uuid.uuid4()) for _ in range(3))
+    backend.store_result(ok_id, 1, states.SUCCESS)
+    backend.store_result(failed_id, ValueError("x"), states.FAILURE)
+    backend.store_result(late_id, None, states.STARTED)  # created with the usual retention
+    backend.store_result(late_id, ValueError("y"), states.FAILURE)
+    with connect() as client:
+        retention = {
+            task_id: client[basin]
+            .get_stream_config(f"results/celery-task-meta-{task_id}")
+            .retention_policy
+            for task_id in (ok_id, failed_id, late_id)
+        }
+    assert retention == {ok_id: 3600, failed_id: 600, late_id: 600}
+    assert backend.get_task_meta(late_id)["status"] == states.FAILURE
+
+
 def test_group_and_get_many(app: Celery, worker: None) -> None:
     res = group(app.tasks["add"].s(i, i) for i in range(8)).apply_async()
     assert res.get(timeout=30) == [2 * i for i in range(8)]

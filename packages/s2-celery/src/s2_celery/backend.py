@@ -53,6 +53,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
     """Celery result backend on S2 streams."""
 
     supports_autoexpire = True
+    supports_failure_expires = True
     supports_native_join = True
     persistent = True
     implements_incr = True
@@ -77,6 +78,12 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         self._pid = 0
         self._created: set[str] = set()
         self._chord_part = threading.local()
+        failure_expires = self.app.conf.get("result_failure_expires")
+        self.failure_expires = (
+            self.expires
+            if failure_expires is None
+            else self.prepare_expires(failure_expires, type=int)
+        )
 
     def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
         return super().__reduce__(args, {**(kwargs or {}), "url": self.url})
@@ -105,18 +112,23 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         text = key.decode() if isinstance(key, bytes) else key
         return f"{self.prefix}/{text}"
 
-    def _stream_config(self) -> StreamConfig:
-        expires = self.expires
+    def _stream_config(self, expires: Any) -> StreamConfig:
         seconds = int(expires.total_seconds()) if hasattr(expires, "total_seconds") else expires
         if not seconds:
             return StreamConfig(retention_policy="infinite")
         return StreamConfig(retention_policy=int(seconds), delete_on_empty_min_age=60)
 
-    def _ensure(self, name: str) -> None:
+    def _ensure(self, name: str, expires: Any = None) -> bool:
+        """Create the stream unless known to exist; whether this call created it.
+
+        Its retention is ``expires`` (seconds or a timedelta), else ``result_expires``.
+        """
         if name in self._created:
-            return
-        self.client[self.basin].create_stream_if_missing(name, config=self._stream_config())
+            return False
+        config = self._stream_config(self.expires if expires is None else expires)
+        created = self.client[self.basin].create_stream_if_missing(name, config=config)
         self._created.add(name)
+        return created
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Transient S2 failures may be retried (``result_backend_always_retry``)."""
@@ -159,7 +171,8 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                 f"result of {len(body)} bytes exceeds S2's 1 MiB record limit", state=state
             )
         name = self._name(key)
-        self._ensure(name)
+        failed = state == states.FAILURE and self.failure_expires != self.expires
+        created = self._ensure(name, self.failure_expires if failed else None)
         stream = self.client[self.basin][name]
         record = Record(body=body, headers=[(b"state", state.encode())])
         while True:
@@ -170,9 +183,12 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                     return  # never overwrite a success
             try:
                 stream.append(AppendInput([record], match_seq_num=tail))
-                return
+                break
             except SeqNumMismatchError:
                 continue
+        if failed and not created:  # the task's stream began with the usual retention
+            config = self._stream_config(self.failure_expires)
+            self.client[self.basin].reconfigure_stream(name, config=config)
 
     def delete(self, key: bytes | str) -> None:
         """Forget a key (its stream goes)."""
