@@ -53,6 +53,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
     """Celery result backend on S2 streams."""
 
     supports_autoexpire = True
+    #: ``result_failure_expires`` sets the retention of failed tasks' streams.
     supports_failure_expires = True
     supports_native_join = True
     persistent = True
