@@ -12,7 +12,7 @@ import pytest
 from celery import Celery, chord, group, states
 from celery.app.backends import by_url
 from celery.contrib.testing.worker import start_worker
-from celery.exceptions import BackendStoreError
+from celery.exceptions import BackendStoreError, TaskRevokedError
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from s2_celery import S2Backend
 from s2_local.pytest_plugin import S2TestServer
@@ -113,6 +113,20 @@ def test_failures_keep_their_own_expiry(app: Celery, basin: str) -> None:
         }
     assert retention == {ok_id: 3600, failed_id: 600, late_id: 600}
     assert backend.get_task_meta(late_id)["status"] == states.FAILURE
+
+
+def test_result_extended_and_revoked(app: Celery, worker: None) -> None:
+    app.conf.result_extended = True
+    result = app.tasks["add"].delay(20, 22)
+    assert result.get(timeout=20) == 42
+    app.backend._cache.clear()
+    meta = app.backend.get_task_meta(result.id)
+    assert (meta["name"], meta["args"], meta["status"]) == ("add", [20, 22], states.SUCCESS)
+    revoked = app.tasks["add"].apply_async((1, 2), countdown=1)
+    revoked.revoke()
+    with pytest.raises(TaskRevokedError):
+        revoked.get(timeout=20)
+    assert revoked.state == states.REVOKED
 
 
 def test_group_and_get_many(app: Celery, worker: None) -> None:
