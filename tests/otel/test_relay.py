@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,12 +24,14 @@ class Collector:
 
     def __init__(self) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self.delay = 0.0  # seconds each POST takes, to slow a relay down
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 assert self.path == "/v1/traces"
+                time.sleep(collector.delay)
                 collector.requests.append(ExportTraceServiceRequest.FromString(body))
                 self.send_response(200)
                 self.send_header("content-length", "0")
@@ -75,6 +78,40 @@ def _export(basin: str, names: list[str]) -> None:
     for span in spans:
         exporter.export([span])
     exporter.shutdown()
+
+
+def _relay_process(basin: str, url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "s2_otel", "relay", basin, "spans", "--otlp-endpoint", url, "--once"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+    )  # fmt: skip
+
+
+def test_relay_killed_mid_run_resumes_with_at_most_one_duplicate(
+    client: S2, collector: Collector
+) -> None:
+    basin = unique_basin()
+    client.create_basin(basin)
+    names = [f"span-{i}" for i in range(150)]
+    _export(basin, names)
+    collector.delay = 0.01
+    first = _relay_process(basin, collector.url)
+    deadline = time.monotonic() + 60
+    while len(collector.requests) < 40 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.kill()  # SIGKILL: no cleanup, the checkpoint is wherever it was
+    first.communicate(timeout=10)  # reaps it and closes its pipes
+    assert first.returncode == -9, "the relay finished before it could be killed"
+    seen_before_restart = len(collector.requests)
+    assert 40 <= seen_before_restart < len(names)
+    collector.delay = 0.0
+    second = _relay_process(basin, collector.url)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    got = collector.span_names()
+    assert list(dict.fromkeys(got)) == names  # every span, in order
+    assert len(got) - len(names) <= 1  # only the one in flight at the kill may repeat
+    client.delete_basin(basin)
 
 
 def test_relay_forwards_and_resumes_without_duplicates(client: S2, collector: Collector) -> None:
