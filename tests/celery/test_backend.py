@@ -20,11 +20,17 @@ from s2_sdk.sync import connect
 from support.streams import records
 
 BROKER = "redis://127.0.0.1:6379/15"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 @pytest.fixture
 def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
-    app = Celery(f"t{uuid.uuid4().hex[:6]}", broker=BROKER, backend=f"s2://{basin}/results")
+    yield _app(basin, BROKER)
+
+
+def _app(basin: str, broker: str) -> Celery:
+    """An app storing results in S2, with the tasks the tests run."""
+    app = Celery(f"t{uuid.uuid4().hex[:6]}", broker=broker, backend=f"s2://{basin}/results")
     app.conf.update(result_expires=3600, task_default_queue=f"q-{uuid.uuid4().hex[:8]}")
 
     @app.task(name="add", shared=False)
@@ -55,7 +61,7 @@ def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
             raise self.retry(countdown=0.05)
         return x
 
-    yield app
+    return app
 
 
 @pytest.fixture
@@ -64,6 +70,20 @@ def worker(app: Celery) -> Iterator[None]:
         app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
     ):
         yield
+
+
+def test_with_a_rabbitmq_broker(basin: str, s2_env: S2TestServer) -> None:
+    app = _app(basin, RABBITMQ)
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
+    ):
+        assert app.tasks["add"].delay(2, 3).get(timeout=20) == 5
+        with pytest.raises(ValueError, match="kaboom"):
+            app.tasks["boom"].delay().get(timeout=20)
+        parts = chord(app.tasks["flaky"].s(i) for i in range(10))
+        assert parts(app.tasks["total"].s()).get(timeout=30) == 45
+    with app.connection_for_write() as conn:  # RabbitMQ keeps queues: remove this test's
+        conn.default_channel.queue_delete(app.conf.task_default_queue)
 
 
 def test_url_and_entry_point(basin: str, app: Celery) -> None:
