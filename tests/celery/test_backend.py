@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +212,33 @@ def test_chord_counter_is_idempotent(app: Celery) -> None:
     backend.set_chord_size(group_id, 3)  # recorded, and not a part
     assert backend._count_part(key, b"part-2") == 2
     assert backend.incr(key) == 3  # outside a chord part: a fresh part each call
+
+
+def test_prefork_worker_process(basin: str, s2_server: S2TestServer) -> None:
+    """A real ``celery worker --pool=prefork``: forked children share nothing they should not."""
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, **s2_server.env(), "S2_TEST_BASIN": basin, "S2_TEST_QUEUE": queue}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "support.celery_app", "worker",
+         "--pool=prefork", "--concurrency=2", "--loglevel=WARNING", "--without-mingle",
+         "--without-gossip", "--without-heartbeat"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            from support.celery_app import app
+
+            app.conf.update(task_default_queue=queue, result_backend=f"s2://{basin}/results")
+            results = [app.tasks["pid_square"].delay(i) for i in range(20)]
+            values = [r.get(timeout=60) for r in results]
+            assert [square for _, square in values] == [i * i for i in range(20)]
+            assert worker.pid not in {pid for pid, _ in values}  # computed in forked children
+            header = chord(app.tasks["pid_square"].s(i) for i in range(10))
+            assert header(app.tasks["pid_total"].s()).get(timeout=60) == 285
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=30)
+    assert "Traceback" not in err, err
