@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from s2_celery import S2Backend
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk.sync import connect
+from support.celery_app import make_app
 from support.streams import records
 
 BROKER = "redis://127.0.0.1:6379/15"
@@ -214,31 +215,69 @@ def test_chord_counter_is_idempotent(app: Celery) -> None:
     assert backend.incr(key) == 3  # outside a chord part: a fresh part each call
 
 
-def test_prefork_worker_process(basin: str, s2_server: S2TestServer) -> None:
-    """A real ``celery worker --pool=prefork``: forked children share nothing they should not."""
+@pytest.fixture
+def prefork(
+    basin: str, s2_server: S2TestServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Celery, Callable[[], subprocess.Popen[str]]]]:
+    """``support.celery_app`` on a fresh queue, and a way to start real prefork workers for it."""
     queue = f"q-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, **s2_server.env(), "S2_TEST_BASIN": basin, "S2_TEST_QUEUE": queue}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "support.celery_app", "worker",
-         "--pool=prefork", "--concurrency=2", "--loglevel=WARNING", "--without-mingle",
-         "--without-gossip", "--without-heartbeat"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            for name, value in env.items():
-                mp.setenv(name, value)
-            from support.celery_app import app
+    env = {**s2_server.env(), "S2_TEST_BASIN": basin, "S2_TEST_QUEUE": queue}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    tests_dir = str(Path(__file__).parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]))
+    app = make_app()
+    workers: list[subprocess.Popen[str]] = []
 
-            app.conf.update(task_default_queue=queue, result_backend=f"s2://{basin}/results")
-            results = [app.tasks["pid_square"].delay(i) for i in range(20)]
-            values = [r.get(timeout=60) for r in results]
-            assert [square for _, square in values] == [i * i for i in range(20)]
-            assert worker.pid not in {pid for pid, _ in values}  # computed in forked children
-            header = chord(app.tasks["pid_square"].s(i) for i in range(10))
-            assert header(app.tasks["pid_total"].s()).get(timeout=60) == 285
-    finally:
-        worker.terminate()
-        _, err = worker.communicate(timeout=30)
+    def start() -> subprocess.Popen[str]:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "support.celery_app", "worker",
+             "--pool=prefork", "--concurrency=2", "--loglevel=WARNING", "--without-mingle",
+             "--without-gossip", "--without-heartbeat"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        workers.append(worker)
+        return worker
+
+    yield app, start
+    for worker in workers:
+        if worker.poll() is None:
+            _stop(worker)
+
+
+def _stop(worker: subprocess.Popen[str]) -> None:
+    """Warm shutdown (SIGTERM): running tasks finish, prefetched ones go back to the broker."""
+    worker.terminate()
+    _, err = worker.communicate(timeout=60)
     assert "Traceback" not in err, err
+
+
+def test_prefork_worker_process(
+    prefork: tuple[Celery, Callable[[], subprocess.Popen[str]]],
+) -> None:
+    """A real ``celery worker --pool=prefork``: forked children share nothing they should not."""
+    app, start = prefork
+    worker = start()
+    results = [app.tasks["pid_square"].delay(i) for i in range(20)]
+    values = [r.get(timeout=60) for r in results]
+    assert [square for _, square in values] == [i * i for i in range(20)]
+    assert worker.pid not in {pid for pid, _ in values}  # computed in forked children
+    header = chord(app.tasks["pid_square"].s(i) for i in range(10))
+    assert header(app.tasks["pid_total"].s()).get(timeout=60) == 285
+    _stop(worker)
+
+
+def test_prefork_worker_restarted_mid_run(
+    prefork: tuple[Celery, Callable[[], subprocess.Popen[str]]],
+) -> None:
+    app, start = prefork
+    first = start()
+    results = [app.tasks["pid_slow_square"].delay(i) for i in range(30)]
+    deadline = time.monotonic() + 60
+    while sum(r.ready() for r in results[:6]) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _stop(first)
+    assert not all(r.ready() for r in results), "the first worker finished everything"
+    start()
+    values = [r.get(timeout=60) for r in results]
+    assert [square for _, square in values] == [i * i for i in range(30)]

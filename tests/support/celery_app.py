@@ -1,30 +1,45 @@
 """A Celery app configured from the environment, for worker processes the tests start.
 
 ``S2_TEST_BASIN`` names the result basin, ``S2_TEST_BROKER`` the broker and
-``S2_TEST_QUEUE`` the queue; the ``S2_*`` variables say where S2 is.
+``S2_TEST_QUEUE`` the queue; the ``S2_*`` variables say where S2 is. Workers load
+``app``; a test builds its own with :func:`make_app` after setting the variables.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 
-app = Celery(
-    "prefork",
-    broker=os.environ.get("S2_TEST_BROKER", "redis://127.0.0.1:6379/15"),
-    backend=f"s2://{os.environ.get('S2_TEST_BASIN', 'unset-basin')}/results",
-)
-app.conf.update(task_default_queue=os.environ.get("S2_TEST_QUEUE", "celery"), result_expires=3600)
+
+def make_app() -> Celery:
+    """The app, with its tasks, as the environment describes it now."""
+    app = Celery(
+        "prefork",
+        broker=os.environ.get("S2_TEST_BROKER", "redis://127.0.0.1:6379/15"),
+        backend=f"s2://{os.environ.get('S2_TEST_BASIN', 'unset-basin')}/results",
+    )
+    queue = os.environ.get("S2_TEST_QUEUE", "celery")
+    app.conf.update(task_default_queue=queue, result_expires=3600)
+
+    @app.task(name="pid_square", shared=False)
+    def pid_square(x: int) -> tuple[int, int]:
+        """The square of ``x`` and the pid of the worker child that computed it."""
+        return os.getpid(), x * x
+
+    @app.task(name="pid_slow_square", shared=False)
+    def pid_slow_square(x: int) -> tuple[int, int]:
+        """Like ``pid_square``, taking 0.2 s."""
+        time.sleep(0.2)
+        return os.getpid(), x * x
+
+    @app.task(name="pid_total", shared=False)
+    def pid_total(values: list[tuple[int, int]]) -> int:
+        """The sum of the squares a chord's parts computed."""
+        return sum(square for _, square in values)
+
+    return app
 
 
-@app.task(name="pid_square")
-def pid_square(x: int) -> tuple[int, int]:
-    """The square of ``x`` and the pid of the worker child that computed it."""
-    return os.getpid(), x * x
-
-
-@app.task(name="pid_total")
-def pid_total(values: list[tuple[int, int]]) -> int:
-    """The sum of the squares a chord's parts computed."""
-    return sum(square for _, square in values)
+app = make_app()
