@@ -1,10 +1,10 @@
 """The README's first command: S2 for Python working end to end, no account needed.
 
-Starts an embedded s2-local in a child process (or, when ``S2_ACCESS_TOKEN`` and
-the ``S2_*_ENDPOINT`` variables are set, uses that S2), creates a basin and a stream, produces 100k
-records while a live read session tails them, then logs through ``S2Handler``, exports
-spans through ``S2SpanExporter``, runs a Celery task whose result ``S2Backend`` stores,
-and prints a summary.
+Starts an embedded s2-local in a child process (or, when ``S2_ACCESS_TOKEN`` is set,
+uses that S2: the S2 cloud, or the server the ``S2_*_ENDPOINT`` variables name),
+creates a basin and a stream, produces 100k records while a live read session tails
+them, then logs through ``S2Handler``, exports spans through ``S2SpanExporter``, runs a
+Celery task whose result ``S2Backend`` stores, and prints a summary.
 """
 
 from __future__ import annotations
@@ -148,8 +148,10 @@ def plugins(basin: str) -> list[tuple[str, str]]:
 
 def main() -> None:
     with ExitStack() as stack:
-        if os.environ.get("S2_ACCESS_TOKEN") and os.environ.get("S2_ACCOUNT_ENDPOINT"):
-            endpoints, token = Endpoints.from_env(), os.environ["S2_ACCESS_TOKEN"]
+        if token := os.environ.get("S2_ACCESS_TOKEN", ""):
+            account = os.environ.get("S2_ACCOUNT_ENDPOINT")
+            basin = os.environ.get("S2_BASIN_ENDPOINT") or account
+            endpoints = Endpoints(account, basin) if account and basin else Endpoints.default()
             where = endpoints.account
         else:
             server = ServerProcess().start()
