@@ -106,6 +106,8 @@ async def test_append_validation_before_sending(stream: S2Stream) -> None:
         AppendInput(records=[Record(body=b"x" * (1024 * 1024))]),
         AppendInput(records=[Record(body=b"")], fencing_token="t" * 37),
         AppendInput(records=[Record(body=b"", timestamp=-1)]),
+        AppendInput(records=[Record(body="text")]),  # type: ignore[arg-type]
+        AppendInput(records=[Record(body=b"", headers=[("name", b"v")])]),  # type: ignore[list-item]
     ):
         with pytest.raises(S2ClientError):
             await stream.append(inp)

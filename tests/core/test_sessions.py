@@ -20,6 +20,7 @@ from s2_sdk import (
     Record,
     Retry,
     S2Basin,
+    S2ClientError,
     S2ServerError,
     S2Stream,
     SeqNum,
@@ -123,6 +124,17 @@ async def test_producer_indexed_acks_flush_and_close(stream: S2Stream) -> None:
     with pytest.raises(Exception, match="closed"):
         await producer.submit(Record(body=b"late"))
     assert await _all_bodies(stream) == [r.body for r in _records(1050)]
+
+
+async def test_producer_refuses_a_str_record_and_keeps_going(stream: S2Stream) -> None:
+    async with stream.producer() as producer:
+        with pytest.raises(S2ClientError, match="must be bytes"):
+            await producer.submit(Record(body="text"))  # type: ignore[arg-type]
+        with pytest.raises(S2ClientError, match="must be bytes"):
+            await producer.submit(Record(body=b"", headers=[(b"k", "v")]))  # type: ignore[list-item]
+        ack = await (await producer.submit(Record(body=b"fine")))
+    assert ack.seq_num == 0
+    assert await _all_bodies(stream) == [b"fine"]
 
 
 async def test_producer_match_seq_num_advances_and_fencing(stream: S2Stream) -> None:

@@ -12,7 +12,7 @@ from s2_sdk._append_session import AppendSession, BatchSubmitTicket
 from s2_sdk._errors import S2ClientError
 from s2_sdk._options import Batching
 from s2_sdk._records import AppendInput, IndexedAppendAck, Record, metered_bytes
-from s2_sdk._validate import check_u64
+from s2_sdk._validate import check_record_bytes, check_u64
 from s2_sdk.protocol import MAX_FENCING_TOKEN_BYTES, MAX_RECORD_METERED_BYTES
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ class Producer:
             raise self._error
         if self._closed:
             raise S2ClientError("the producer is closed")
+        check_record_bytes(record)
         size = metered_bytes([record])
         if size > MAX_RECORD_METERED_BYTES:
             raise S2ClientError(f"record of {size} metered bytes exceeds 1 MiB")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from s2_sdk._errors import S2ClientError
 from s2_sdk._records import (
     AppendAck,
     AppendInput,
@@ -18,12 +19,17 @@ def append_input_pb(inp: AppendInput) -> pb.AppendInput:
     """An AppendInput as protobuf."""
     out = pb.AppendInput()
     records = out.records
-    for r in inp.records:
-        rec = records.add(body=r.body)
-        if r.timestamp is not None:
-            rec.timestamp = r.timestamp
-        for name, value in r.headers:
-            rec.headers.add(name=name, value=value)
+    try:
+        for r in inp.records:
+            rec = records.add(body=r.body)
+            if r.timestamp is not None:
+                rec.timestamp = r.timestamp
+            for name, value in r.headers:
+                rec.headers.add(name=name, value=value)
+    except (TypeError, ValueError) as e:
+        raise S2ClientError(
+            f"record bodies, header names and header values must be bytes ({e})"
+        ) from e
     if inp.match_seq_num is not None:
         out.match_seq_num = inp.match_seq_num
     if inp.fencing_token is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from s2_sdk._errors import S2ClientError
-from s2_sdk._records import AppendInput, ReadLimit, metered_bytes
+from s2_sdk._records import AppendInput, ReadLimit, Record, metered_bytes
 from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
@@ -78,6 +78,14 @@ def check_append_input(inp: AppendInput) -> int:
     for r in inp.records:
         check_u64(r.timestamp, "record timestamp")
     return size
+
+
+def check_record_bytes(record: Record) -> None:
+    """A record's body and header names and values must be bytes (str is a common slip)."""
+    if not isinstance(record.body, bytes) or not all(
+        isinstance(name, bytes) and isinstance(value, bytes) for name, value in record.headers
+    ):
+        raise S2ClientError("record bodies, header names and header values must be bytes")
 
 
 def check_read_limits(limit: ReadLimit | None) -> None:
