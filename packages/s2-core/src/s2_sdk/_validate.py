@@ -82,8 +82,9 @@ def check_append_input(inp: AppendInput) -> int:
 
 def check_record_bytes(record: Record) -> None:
     """A record's body and header names and values must be bytes (str is a common slip)."""
-    if not isinstance(record.body, bytes) or not all(
-        isinstance(name, bytes) and isinstance(value, bytes) for name, value in record.headers
+    headers = record.headers
+    if not isinstance(record.body, bytes) or (
+        headers and not all(isinstance(n, bytes) and isinstance(v, bytes) for n, v in headers)
     ):
         raise S2ClientError("record bodies, header names and header values must be bytes")
 
