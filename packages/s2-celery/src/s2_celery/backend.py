@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -166,7 +167,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         self._set_with_state(key, value, states.SUCCESS)
 
     def _set_with_state(self, key: bytes | str, value: bytes | str, state: str) -> None:
-        body = value.encode() if isinstance(value, str) else value
+        body = _as_bytes(value)
         if len(body) > _MAX_VALUE:
             raise BackendStoreError(
                 f"result of {len(body)} bytes exceeds S2's 1 MiB record limit", state=state
@@ -174,22 +175,38 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         name = self._name(key)
         failed = state == states.FAILURE and self.failure_expires != self.expires
         created = self._ensure(name, self.failure_expires if failed else None)
-        stream = self.client[self.basin][name]
         record = Record(body=body, headers=[(b"state", state.encode())])
-        while True:
-            tail = stream.check_tail().seq_num
-            if tail and not key_is_group(key):
-                last = self._last(name)
-                if last is not None and dict(last.headers).get(b"state") == b"SUCCESS":
-                    return  # never overwrite a success
-            try:
-                stream.append(AppendInput([record], match_seq_num=tail))
-                break
-            except SeqNumMismatchError:
-                continue
+
+        def unless_succeeded(last: Any) -> Record | None:
+            if last is not None and dict(last.headers).get(b"state") == b"SUCCESS":
+                return None  # never overwrite a success
+            return record
+
+        if not self._compare_and_append(name, unless_succeeded, read_last=not key_is_group(key)):
+            return
         if failed and not created:  # the task's stream began with the usual retention
             config = self._stream_config(self.failure_expires)
             self.client[self.basin].reconfigure_stream(name, config=config)
+
+    def _compare_and_append(
+        self, name: str, build: Callable[[Any], Record | None], *, read_last: bool = True
+    ) -> bool:
+        """Append ``build(last record)`` only at the tail it was built from, retrying races.
+
+        ``build`` sees the stream's last record (None when empty, or when ``read_last``
+        is False) and returns None to append nothing. Returns whether it appended.
+        """
+        stream = self.client[self.basin][name]
+        while True:
+            tail = stream.check_tail().seq_num
+            record = build(self._last(name) if tail and read_last else None)
+            if record is None:
+                return False
+            try:
+                stream.append(AppendInput([record], match_seq_num=tail))
+                return True
+            except SeqNumMismatchError:
+                continue
 
     def delete(self, key: bytes | str) -> None:
         """Forget a key (its stream goes)."""
@@ -258,24 +275,17 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         last record (concurrent additions are all kept); the chord then waits for it
         and its body receives its result too.
         """
-        name = self._name(self.get_key_for_group(group_id))
-        stream = self.client[self.basin][name]
-        while True:
-            tail = stream.check_tail().seq_num
-            last = self._last(name)
+
+        def extended(last: Any) -> Record:
             if last is None:
                 raise ValueError(f"chord {group_id} has no saved group to add to")
             group = result_from_tuple(self.decode(last.body)["result"], self.app)
             if result.id not in {r.id for r in group.results}:
                 group.results.append(result)
-            encoded = self.encode({"result": group.as_tuple()})
-            body = encoded.encode() if isinstance(encoded, str) else encoded
-            record = Record(body=body, headers=[(b"state", states.SUCCESS.encode())])
-            try:
-                stream.append(AppendInput([record], match_seq_num=tail))
-                break
-            except SeqNumMismatchError:
-                continue
+            body = _as_bytes(self.encode({"result": group.as_tuple()}))
+            return Record(body=body, headers=[(b"state", states.SUCCESS.encode())])
+
+        self._compare_and_append(self._name(self.get_key_for_group(group_id)), extended)
         self._cache.pop(group_id, None)
 
     def set_chord_size(self, group_id: str, chord_size: int) -> None:
@@ -318,6 +328,10 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             stream.read(
                 start=SeqNum(tail), clamp_to_tail=True, wait=max(1, min(int(remaining), _LONG_POLL))
             )
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
 
 
 def key_is_group(key: bytes | str) -> bool:
