@@ -79,9 +79,12 @@ def worker(app: Celery) -> Iterator[None]:
 
 def test_with_a_rabbitmq_broker(basin: str, s2_env: S2TestServer) -> None:
     app = _app(basin, RABBITMQ)
+    # With the AMQP transport the worker's event loop may sleep up to 10 s between
+    # checks for shutdown: Celery's default 10 s shutdown timeout is too tight.
     with start_worker(
-        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
-    ):
+        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
+        shutdown_timeout=30,
+    ):  # fmt: skip
         assert app.tasks["add"].delay(2, 3).get(timeout=20) == 5
         with pytest.raises(ValueError, match="kaboom"):
             app.tasks["boom"].delay().get(timeout=20)

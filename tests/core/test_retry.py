@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from s2_sdk import AppendRetryPolicy, Retry, S2ClientError, S2ServerError
+from s2_sdk._duplex import ConnectError
 from s2_sdk._retry import (
     RetryAfter,
     append_safe,
@@ -27,8 +27,8 @@ from s2_sdk._retry import (
         (S2ServerError("transaction_conflict", "x", 409), True, False),
         (S2ServerError("resource_already_exists", "x", 409), False, False),
         (S2ServerError("invalid", "x", 422), False, False),
-        (httpx.ConnectError("refused"), True, True),
-        (httpx.ReadTimeout("slow"), True, False),
+        (ConnectError("refused"), True, True),
+        (TimeoutError("slow"), True, False),
         (ConnectionResetError(), True, False),
     ],
 )
@@ -67,11 +67,11 @@ async def test_run_with_retries_attempts_and_retry_after() -> None:
     assert err.value.code == "unavailable"
 
     async def refused() -> str:
-        raise httpx.ConnectError("refused")
+        raise ConnectError("refused")
 
     with pytest.raises(S2ClientError) as client_err:
         await run_with_retries(refused, retry)
-    assert isinstance(client_err.value.__cause__, httpx.ConnectError)
+    assert isinstance(client_err.value.__cause__, ConnectError)
 
     seen = 0
 

@@ -1,10 +1,11 @@
-"""A small full-duplex HTTP/2 client on ``h2`` + asyncio, for append sessions.
+"""A small full-duplex HTTP/2 client on ``h2`` + asyncio: every byte s2_sdk sends.
 
-httpx cannot read a response while it is still sending the request body, and an
-append session needs exactly that. One :class:`DuplexConnection` carries one
-session's streams: TLS with ALPN ``h2`` for ``https``, prior knowledge (h2c) for
-``http``. Flow control is honoured both ways; RST_STREAM and GOAWAY fail the
-affected streams with :class:`DuplexError` (retryable).
+Append sessions read acknowledgements while still sending the request body;
+unary requests and read sessions share pooled connections (see ``_http``). TLS
+with ALPN ``h2`` for ``https``, prior knowledge (h2c) for ``http``. Flow control
+is honoured both ways; RST_STREAM and GOAWAY fail the affected streams with
+:class:`DuplexError`, and a connection that could not be opened raises
+:class:`ConnectError` (both retryable).
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-__all__ = ["DuplexConnection", "DuplexError", "DuplexStream"]
+__all__ = ["ConnectError", "DuplexConnection", "DuplexError", "DuplexStream"]
 
 _WINDOW = 10 * 1024 * 1024
+# The connection's receive window: large, so that a reader that stops consuming one
+# stream (bounded by _WINDOW) cannot stall the other streams sharing the connection.
+_CONNECTION_WINDOW = 2**31 - 1
 _READ_CHUNK = 256 * 1024
 
 
 class DuplexError(ConnectionError):
     """The connection or stream failed (reset, GOAWAY, closed): retryable."""
+
+
+class ConnectError(ConnectionError):
+    """The connection could not be opened, so nothing was sent: retryable, no side effects."""
 
 
 class DuplexStream:
@@ -54,10 +62,16 @@ class DuplexStream:
         """The response status and headers."""
         return await asyncio.shield(self._headers)
 
-    async def send(self, data: bytes) -> None:
-        """Send request body bytes, waiting for flow-control window as needed."""
+    async def send(self, data: bytes, *, end: bool = False) -> None:
+        """Send request body bytes, waiting for flow-control window as needed.
+
+        ``end`` half-closes the stream with the last of them.
+        """
         conn = self._conn
         view = memoryview(data)
+        if not view and end:
+            await self.end()
+            return
         while view:
             self._raise_if_failed()
             window = conn._h2.local_flow_control_window(self.stream_id)
@@ -66,7 +80,8 @@ class DuplexStream:
                 await self._window_open.wait()
                 continue
             size = min(window, conn._h2.max_outbound_frame_size, len(view))
-            conn._h2.send_data(self.stream_id, bytes(view[:size]))
+            last = end and size == len(view)
+            conn._h2.send_data(self.stream_id, bytes(view[:size]), end_stream=last)
             self.sent_data = True
             view = view[size:]
             await conn._flush()
@@ -89,6 +104,13 @@ class DuplexStream:
         chunk, flow_controlled = self._chunks.popleft()
         self._conn._consumed(self.stream_id, flow_controlled)
         return chunk
+
+    async def read_all(self) -> bytes:
+        """The rest of the response body."""
+        chunks = []
+        while (chunk := await self.receive()) is not None:
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def reset(self) -> None:
         """Abandon the stream (RST_STREAM CANCEL)."""
@@ -143,13 +165,15 @@ class DuplexConnection:
                 asyncio.open_connection(self._host, self._port, ssl=context), timeout
             )
         except TimeoutError as e:
-            raise ConnectionRefusedError(f"connecting to {self._authority} timed out") from e
+            raise ConnectError(f"connecting to {self._authority} timed out") from e
+        except OSError as e:
+            raise ConnectError(f"connecting to {self._authority} failed: {e}") from e
         self._reader, self._writer = reader, writer
         if self._tls:
             ssl_object = writer.get_extra_info("ssl_object")
             if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
                 writer.close()
-                raise ConnectionRefusedError(f"{self._authority} does not speak HTTP/2")
+                raise ConnectError(f"{self._authority} does not speak HTTP/2")
         self._h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -158,17 +182,41 @@ class DuplexConnection:
             },
         )
         self._h2.initiate_connection()
-        self._h2.increment_flow_control_window(_WINDOW)
+        self._h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
         self._write_pending()
         self._pump = asyncio.create_task(self._read_loop(), name="s2-duplex-reader")
         try:
             await asyncio.wait_for(self._settings.wait(), timeout)
         except TimeoutError as e:
             await self.close()
-            raise ConnectionRefusedError(f"{self._authority} sent no HTTP/2 SETTINGS") from e
+            raise ConnectError(f"{self._authority} sent no HTTP/2 SETTINGS") from e
 
-    async def request(self, method: str, path: str, headers: Mapping[str, str]) -> DuplexStream:
-        """Open a stream: send the request headers (the body follows with ``send``)."""
+    @property
+    def available(self) -> bool:
+        """Open, and below the server's limit of concurrent streams."""
+        return self._closed is None and (
+            self._h2.open_outbound_streams < self._h2.remote_settings.max_concurrent_streams
+        )
+
+    @property
+    def idle(self) -> bool:
+        """No stream in progress."""
+        return not self._streams
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        end_stream: bool = False,
+        flush: bool = True,
+    ) -> DuplexStream:
+        """Open a stream: send the request headers (the body follows with ``send``).
+
+        ``end_stream`` sends a request without a body; ``flush=False`` leaves the
+        headers to go out with the first ``send``.
+        """
         if self._closed is not None:
             raise DuplexError(f"connection closed: {self._closed}")
         stream_id = self._h2.get_next_available_stream_id()
@@ -180,8 +228,11 @@ class DuplexConnection:
             (":authority", self._authority),
             (":path", path),
         ]
-        self._h2.send_headers(stream_id, pseudo + [(k.lower(), v) for k, v in headers.items()])
-        await self._flush()
+        self._h2.send_headers(
+            stream_id, pseudo + [(k.lower(), v) for k, v in headers.items()], end_stream=end_stream
+        )
+        if flush:
+            await self._flush()
         return stream
 
     async def close(self) -> None:

@@ -1,6 +1,9 @@
-"""The request/response transport: every use of httpx sits here.
+"""The request/response transport: unary requests and streamed responses over HTTP/2.
 
-HTTP/2 throughout: ALPN on ``https``, prior knowledge (h2c) on ``http``.
+Requests go over pooled :class:`~s2_sdk._duplex.DuplexConnection` s (h2 on
+asyncio): ALPN on ``https``, prior knowledge (h2c) on ``http``. A connection is
+shared by concurrent requests up to the server's stream limit; another is opened
+beyond it, and a failed one is replaced on the next request.
 """
 
 from __future__ import annotations
@@ -9,23 +12,42 @@ import asyncio
 import json as jsonlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
-
-from s2_sdk._errors import server_error
+from s2_sdk._duplex import DuplexConnection, DuplexError, DuplexStream
+from s2_sdk._errors import S2ClientError, server_error
 from s2_sdk._options import Compression, Retry, Timeout
 from s2_sdk._retry import RetryAfter, is_retryable, run_with_retries
-from s2_sdk.protocol import compress
+from s2_sdk.protocol import (
+    CompressionError,
+    codec_from_content_encoding,
+    compress,
+    decompress,
+)
 
-__all__ = ["USER_AGENT", "HttpClient", "TransportError"]
+__all__ = ["USER_AGENT", "HttpClient", "Response", "TransportError"]
 
 USER_AGENT = f"s2-core-python/{version('s2-core')}"
 
 
-class TransportError(ConnectionError):
+class TransportError(DuplexError):
     """The connection failed while streaming a response (retryable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete response: status, headers (lower-case names) and decoded body."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return jsonlib.loads(self.content)
 
 
 class HttpClient:
@@ -39,7 +61,7 @@ class HttpClient:
         retry: Retry,
         compression: Compression,
     ) -> None:
-        self.origin = origin
+        self.origin = origin.rstrip("/")
         self.retry = retry
         self.timeout = timeout
         self.compression = compression
@@ -48,20 +70,50 @@ class HttpClient:
             "user-agent": USER_AGENT,
             "accept-encoding": "identity" if compression is Compression.NONE else compression.value,
         }
-        self._client = httpx.AsyncClient(
-            base_url=origin,
-            http1=origin.startswith("https://"),
-            http2=True,
-            headers=self.headers,
-            timeout=httpx.Timeout(
-                timeout.request.total_seconds(), connect=timeout.connection.total_seconds()
-            ),
-            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=90),
-        )
+        self._connections: list[DuplexConnection] = []
+        self._connecting = asyncio.Lock()
 
     async def close(self) -> None:
         """Close pooled connections."""
-        await self._client.aclose()
+        connections, self._connections = self._connections, []
+        for conn in connections:
+            await conn.close()
+
+    async def _open(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> DuplexStream:
+        """Send a request on a pooled connection; the stream to read its response from."""
+        headers = {**self.headers, **headers}
+        if body is not None:
+            headers["content-length"] = str(len(body))
+        stream = None
+        conn = await self._connection()
+        try:
+            bodyless = body is None
+            stream = await conn.request(method, path, headers, end_stream=bodyless, flush=bodyless)
+            if body is not None:
+                await stream.send(body, end=True)
+        except BaseException:
+            if stream is not None:
+                stream.reset()
+            raise
+        return stream
+
+    async def _connection(self) -> DuplexConnection:
+        for conn in self._connections:
+            if conn.available:
+                return conn
+        async with self._connecting:
+            for conn in self._connections:
+                if conn.available:
+                    return conn
+            for conn in [c for c in self._connections if c.idle]:
+                self._connections.remove(conn)  # closed, with nothing left to finish
+                await conn.close()
+            conn = DuplexConnection(self.origin)
+            await conn.connect(self.timeout.connection.total_seconds())
+            self._connections.append(conn)
+            return conn
 
     async def request(
         self,
@@ -74,8 +126,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         extra_timeout: float = 0.0,
         retry_on: Callable[[BaseException], bool] = is_retryable,
-    ) -> httpx.Response:
-        """Send a request, retrying per :class:`Retry`; raise the mapped error for non-2xx."""
+    ) -> Response:
+        """Send a request, retrying per :class:`Retry`; raise the mapped error for non-2xx.
+
+        Each attempt is bounded by the request timeout plus ``extra_timeout``.
+        """
         send_headers = dict(headers or {})
         body = content
         if json is not None:
@@ -84,29 +139,25 @@ class HttpClient:
         if body is not None and self.compression is not Compression.NONE:
             body = compress(body, self.compression.codec)
             send_headers["content-encoding"] = self.compression.value
-        timeout = None
-        if extra_timeout:
-            t = self.timeout
-            timeout = httpx.Timeout(
-                t.request.total_seconds() + extra_timeout, connect=t.connection.total_seconds()
-            )
+        target = _target(path, params)
+        timeout = self.timeout.request.total_seconds() + extra_timeout
 
-        async def attempt() -> httpx.Response:
-            resp = await self._client.request(
-                method,
-                path,
-                params=params,
-                content=body,
-                headers=send_headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-            if resp.status_code >= 400:
-                error = server_error(resp.status_code, resp.content)
-                retry_after = resp.headers.get("retry-after-ms")
+        async def attempt() -> Response:
+            async with asyncio.timeout(timeout):
+                stream = await self._open(method, target, send_headers, body)
+                try:
+                    status, resp_headers = await stream.response()
+                    content = _decoded(await stream.read_all(), resp_headers)
+                except BaseException:
+                    stream.reset()
+                    raise
+            if status >= 400:
+                error = server_error(status, content)
+                retry_after = resp_headers.get("retry-after-ms")
                 if retry_after and retry_after.isascii() and retry_after.isdigit():
                     raise RetryAfter(error, int(retry_after) / 1000)
                 raise error
-            return resp
+            return Response(status, resp_headers, content)
 
         return await run_with_retries(attempt, self.retry, retry_on)
 
@@ -118,34 +169,49 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[httpx.Response]:
-        """A streaming response (read sessions); raises the mapped error for non-2xx.
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A streamed response body, chunk by chunk (read sessions), as received.
 
-        The request timeout bounds the wait for headers; the body is read without one
-        (read sessions enforce their own heartbeat deadline).
+        Raises the mapped error for non-2xx. The request timeout bounds the wait for
+        the response headers; the body is read without one (read sessions enforce
+        their own heartbeat deadline). Connection failures raise :class:`TransportError`.
         """
-        t = self.timeout
-        timeout = httpx.Timeout(
-            connect=t.connection.total_seconds(),
-            read=None,
-            write=t.request.total_seconds(),
-            pool=t.request.total_seconds(),
-        )
-        request = self._client.build_request(
-            method, path, params=params, headers=headers, timeout=timeout
-        )
         try:
-            resp = await asyncio.wait_for(
-                self._client.send(request, stream=True), t.request.total_seconds()
-            )
-        except httpx.TransportError as e:
+            async with asyncio.timeout(self.timeout.request.total_seconds()):
+                stream = await self._open(method, _target(path, params), dict(headers or {}), None)
+                try:
+                    status, _ = await stream.response()
+                    if status >= 400:
+                        raise server_error(status, await stream.read_all())
+                except BaseException:
+                    stream.reset()
+                    raise
+        except (DuplexError, OSError) as e:
             raise TransportError(f"{type(e).__name__}: {e}") from e
         try:
-            if resp.status_code >= 400:
-                await resp.aread()
-                raise server_error(resp.status_code, resp.content)
-            yield resp
-        except httpx.TransportError as e:
-            raise TransportError(f"{type(e).__name__}: {e}") from e
+            yield _chunks(stream)
+        except DuplexError as e:
+            raise TransportError(str(e)) from e
         finally:
-            await resp.aclose()
+            stream.reset()
+
+
+async def _chunks(stream: DuplexStream) -> AsyncIterator[bytes]:
+    while (chunk := await stream.receive()) is not None:
+        yield chunk
+
+
+def _target(path: str, params: Mapping[str, str | int] | None) -> str:
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _decoded(content: bytes, headers: Mapping[str, str]) -> bytes:
+    """The body without its ``content-encoding`` (zstd or gzip)."""
+    encoding = headers.get("content-encoding")
+    codec = codec_from_content_encoding(encoding)
+    if codec is None:
+        raise S2ClientError(f"unsupported content-encoding in the response: {encoding!r}")
+    try:
+        return decompress(content, codec) if content else content
+    except CompressionError as e:
+        raise S2ClientError(f"undecodable response body: {e}") from e

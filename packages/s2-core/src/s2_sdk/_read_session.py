@@ -228,9 +228,8 @@ class ReadSession:
             "content-type": "s2s/proto",
             "accept-encoding": http.headers.get("accept-encoding", "identity"),
         }
-        async with http.stream("GET", stream._path, params=params, headers=headers) as resp:
+        async with http.stream("GET", stream._path, params=params, headers=headers) as chunks:
             decoder = FrameDecoder()
-            chunks = resp.aiter_raw()
             while True:
                 try:
                     chunk = await asyncio.wait_for(anext(chunks), HEARTBEAT_TIMEOUT)

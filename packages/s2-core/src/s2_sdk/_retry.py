@@ -7,8 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import httpx
-
+from s2_sdk._duplex import ConnectError
 from s2_sdk._errors import S2ClientError, S2Error, S2ServerError
 from s2_sdk._options import AppendRetryPolicy, Retry
 
@@ -29,7 +28,7 @@ class RetryAfter(S2ServerError):
 
 def is_retryable(error: BaseException) -> bool:
     """Transport failures, 408/429/5xx and 409 ``transaction_conflict``."""
-    if isinstance(error, httpx.TransportError | ConnectionError | TimeoutError):
+    if isinstance(error, ConnectionError | TimeoutError):
         return True
     if isinstance(error, S2ServerError):
         return error.status_code in _RETRYABLE_STATUSES or (
@@ -40,7 +39,7 @@ def is_retryable(error: BaseException) -> bool:
 
 def has_no_side_effects(error: BaseException) -> bool:
     """Failures that guarantee the request did nothing (safe to retry any append)."""
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | ConnectionRefusedError):
+    if isinstance(error, ConnectError):
         return True
     if isinstance(error, S2ServerError):
         return (error.status_code, error.code) in ((429, "rate_limited"), (502, "hot_server"))
@@ -75,7 +74,7 @@ async def run_with_retries(
     while True:
         try:
             return await attempt()
-        except (S2Error, httpx.HTTPError, OSError) as e:
+        except (S2Error, OSError, TimeoutError) as e:
             error = e.error if isinstance(e, RetryAfter) else e
             n += 1
             if n >= retry.max_attempts or not retry_on(error):

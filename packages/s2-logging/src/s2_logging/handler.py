@@ -37,7 +37,7 @@ class S2Handler(logging.Handler):
     ``emit`` formats the record (JSON by default, or the handler's formatter) and
     queues it; delivery runs on the shared ``s2_sdk`` background loop through one
     append session per stream. Records produced by that delivery (the ``s2_sdk``,
-    ``httpx``, ``h2`` and ``asyncio`` loggers on the bridge thread) are ignored.
+    ``h2`` and ``asyncio`` loggers on the bridge thread) are ignored.
 
     Args:
         basin: The basin to write to.
