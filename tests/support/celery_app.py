@@ -21,7 +21,19 @@ def make_app() -> Celery:
         backend=f"s2://{os.environ.get('S2_TEST_BASIN', 'unset-basin')}/results",
     )
     queue = os.environ.get("S2_TEST_QUEUE", "celery")
-    app.conf.update(task_default_queue=queue, result_expires=3600)
+    app.conf.update(
+        task_default_queue=queue,
+        result_expires=3600,
+        # ride out an S2 outage (the s2-local restart test)
+        result_backend_always_retry=True,
+        result_backend_max_sleep_between_retries_ms=500,
+        # messages a killed worker held come back after 3 s (kombu looks every second)
+        broker_transport_options={
+            "visibility_timeout": 3,
+            "unacked_restore_interval": 1,
+            "unacked_restore_throttle": 1,
+        },
+    )
 
     @app.task(name="pid_square", shared=False)
     def pid_square(x: int) -> tuple[int, int]:
@@ -31,6 +43,12 @@ def make_app() -> Celery:
     @app.task(name="pid_slow_square", shared=False)
     def pid_slow_square(x: int) -> tuple[int, int]:
         """Like ``pid_square``, taking 0.2 s."""
+        time.sleep(0.2)
+        return os.getpid(), x * x
+
+    @app.task(name="late_slow_square", shared=False, acks_late=True)
+    def late_slow_square(x: int) -> tuple[int, int]:
+        """Like ``pid_slow_square``, acknowledged only once done."""
         time.sleep(0.2)
         return os.getpid(), x * x
 

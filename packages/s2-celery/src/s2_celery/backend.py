@@ -48,6 +48,7 @@ _MAX_VALUE = MAX_RECORD_METERED_BYTES - 256
 _clients: dict[tuple[str | None, str | None, str | None, int], S2] = {}
 _clients_lock = threading.Lock()
 _LONG_POLL = 20
+_GONE = ("stream_not_found", "stream_deletion_pending")
 
 
 class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
@@ -100,7 +101,12 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         connections rather than opening their own.
         """
         if self._client is None or self._pid != os.getpid():
-            key = (self._token, self._account, self._basin_endpoint, os.getpid())
+            key = (  # what connect() will use, so that different settings never share
+                self._token or os.environ.get("S2_ACCESS_TOKEN"),
+                self._account or os.environ.get("S2_ACCOUNT_ENDPOINT"),
+                self._basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT"),
+                os.getpid(),
+            )
             with _clients_lock:
                 client = _clients.get(key)
                 if client is None:
@@ -148,7 +154,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         except ReadUnwrittenError:
             return None
         except S2ServerError as e:
-            if e.code in ("stream_not_found", "stream_deletion_pending"):
+            if e.code in _GONE:
                 return None
             raise
         return records[-1] if records else None
@@ -355,18 +361,21 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             remaining = _LONG_POLL if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 raise CeleryTimeoutError("The operation timed out.")
-            if position == 0:
-                self._ensure(name)  # so that the read below can wait on it
             wait = max(1, min(int(remaining), _LONG_POLL))
             try:
+                if position == 0:
+                    self._ensure(name)  # so that the read below can wait on it
                 batch = self.client[self.basin][name].read(
                     start=SeqNum(position), clamp_to_tail=True, wait=wait
                 )
-            except S2ServerError as e:
-                if e.code not in ("stream_not_found", "stream_deletion_pending"):
+            except (S2ServerError, S2ClientError) as e:
+                if isinstance(e, S2ServerError) and e.code in _GONE:
+                    self._created.discard(name)  # forgotten meanwhile: wait on a new one
+                    position = 0
+                    continue
+                if not (self.always_retry and self.exception_safe_to_retry(e)):
                     raise
-                self._created.discard(name)  # forgotten meanwhile: wait on a new one
-                position = 0
+                time.sleep(interval)  # S2 unreachable: wait it out, as configured
                 continue
             if batch.records:
                 position = batch.records[-1].seq_num + 1
