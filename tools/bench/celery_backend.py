@@ -7,7 +7,9 @@ in-memory s2-local in a child process.
 1. tasks/s stored and fetched: N tasks sent, run, and every result fetched with
    ``AsyncResult.get()`` (wall time from the first send to the last result);
 2. ``AsyncResult.get()`` latency for a task that has already finished (a fresh
-   ``AsyncResult`` each time, so nothing comes from a cache): p50 and p99.
+   ``AsyncResult`` each time, so nothing comes from a cache): p50 and p99;
+3. the push latency of a waiting ``get()``: from the moment the task body returned
+   (a timestamp it returns) to ``get()`` returning, one task at a time.
 
 The file is not named ``celery.py``: run as a script it would shadow Celery itself.
 """
@@ -40,14 +42,19 @@ def make_app() -> Celery:
     def add(x: int, y: int) -> int:
         return x + y
 
+    @app.task(name="stamp", shared=False)
+    def stamp() -> float:
+        time.sleep(0.005)  # the client is waiting in get() by now
+        return time.time()
+
     return app
 
 
 app = make_app()
 
 
-def run(backend: str, n: int, env: dict[str, str]) -> tuple[float, list[float]]:
-    """Tasks/s stored and fetched, and get() latencies of finished tasks, for one backend."""
+def run(backend: str, n: int, env: dict[str, str]) -> tuple[float, list[float], list[float]]:
+    """Tasks/s stored and fetched, get() latencies of finished tasks, push latencies."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, **env, "BENCH_BACKEND": backend, "BENCH_QUEUE": queue}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
@@ -74,7 +81,11 @@ def run(backend: str, n: int, env: dict[str, str]) -> tuple[float, list[float]]:
             value = fresh.get(timeout=10)
             latencies.append(time.perf_counter() - t)
             assert value == r.result
-        return rate, latencies
+        pushes = []
+        for _ in range(200):
+            finished = client_app.tasks["stamp"].delay().get(timeout=10)
+            pushes.append(time.time() - finished)
+        return rate, latencies, pushes
     finally:
         worker.terminate()
         worker.wait(60)
@@ -95,7 +106,7 @@ def main() -> None:
         }
     finally:
         server.stop()
-    (redis_rate, redis_lat), (s2_rate, s2_lat) = figures["redis"], figures["s2"]
+    (redis_rate, redis_lat, redis_push), (s2_rate, s2_lat, s2_push) = figures.values()
 
     def pct(values: list[float], q: int) -> float:
         return statistics.quantiles(values, n=100)[q - 1] * 1e3
@@ -109,6 +120,11 @@ def main() -> None:
         f"{pct(s2_lat, 99):.2f} ms, Redis p50 {pct(redis_lat, 50):.2f} ms / p99 "
         f"{pct(redis_lat, 99):.2f} ms, p50 ratio {pct(s2_lat, 50) / pct(redis_lat, 50):.2f} "
         f"(target <= 1.5)"
+    )
+    print(
+        f"waiting get(), task end to get() return: S2 p50 {pct(s2_push, 50):.2f} ms / p99 "
+        f"{pct(s2_push, 99):.2f} ms, Redis p50 {pct(redis_push, 50):.2f} ms / p99 "
+        f"{pct(redis_push, 99):.2f} ms, p50 ratio {pct(s2_push, 50) / pct(redis_push, 50):.2f}"
     )
 
 

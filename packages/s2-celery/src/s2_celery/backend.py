@@ -214,8 +214,10 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                 return None  # never overwrite a success
             return record
 
+        group = key_is_group(key)
+        # a task's stream is usually empty here: its first state is also its last
         if not self._compare_and_append(
-            name, unless_succeeded, read_last=not key_is_group(key), tail=0 if created else None
+            name, unless_succeeded, read_last=not group, tail=None if group else 0
         ):
             return
         if failed and not created:  # the task's stream began with the usual retention
@@ -233,15 +235,20 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         """Append ``build(last record)`` only at the tail it was built from, retrying races.
 
         ``build`` sees the stream's last record (None when empty, or when ``read_last``
-        is False) and returns None to append nothing. ``tail``, when known (0 for a
-        stream this call just created), saves asking for it first. Returns whether it
-        appended.
+        is False) and returns None to append nothing. ``tail`` is a guess to try first
+        (0: the stream is most likely empty), saving a read when right and costing one
+        rejected append when wrong. Returns whether it appended.
         """
         stream = self.client[self.basin][name]
+        last = None
         while True:
             if tail is None:
-                tail = stream.check_tail().seq_num
-            record = build(self._last(name) if tail and read_last else None)
+                if read_last:
+                    last = self._last(name)
+                    tail = 0 if last is None else last.seq_num + 1
+                else:
+                    tail = stream.check_tail().seq_num
+            record = build(last)
             if record is None:
                 return False
             try:
