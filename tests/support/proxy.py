@@ -1,23 +1,36 @@
-"""A TCP proxy for tests that can cut every connection on demand."""
+"""A fault-injecting TCP proxy for tests: resets, stalls, slow links, cuts mid-frame.
+
+``Proxy`` forwards ``127.0.0.1:<port>`` to a target on its own thread and event
+loop, so both blocking and asyncio clients can go through it. Faults apply to the
+connections live when they are injected (``drop``, ``cut``) or to all traffic while
+they last (``stall``, ``slow``); :attr:`faults` counts what was injected.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import struct
 import threading
+from collections import Counter
+from collections.abc import Callable
 from types import TracebackType
 
 
 class Proxy:
-    """Forwards ``127.0.0.1:<port>`` to a target; ``drop()`` resets live connections."""
+    """Forwards ``127.0.0.1:<port>`` to a target, injecting faults on demand."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = 0
         self.connections = 0
+        self.faults: Counter[str] = Counter()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._stalled_until = 0.0
+        self._rate: float | None = None
+        self._cut_next = False
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, daemon=True, name="test-proxy")
@@ -38,7 +51,7 @@ class Proxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.drop()
+        self._reset_all()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
@@ -61,34 +74,109 @@ class Proxy:
         except OSError:
             writer.close()
             return
-        self._writers |= {writer, up_writer}
+        pair = {writer, up_writer}
+        self._writers |= pair
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
+                    await self._forward(data, dst, pair)
             with contextlib.suppress(OSError):
                 dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self._writers -= {writer, up_writer}
+        self._writers -= pair
 
-    def drop(self) -> None:
-        """Reset every connection now (RST, no FIN)."""
+    async def _forward(
+        self, data: bytes, dst: asyncio.StreamWriter, pair: set[asyncio.StreamWriter]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if (pause := self._stalled_until - loop.time()) > 0:
+            await asyncio.sleep(pause)
+        if self._cut_next:
+            self._cut_next = False
+            dst.write(data[: max(1, len(data) // 2)])  # half a chunk: mid-frame
+            await dst.drain()
+            for w in pair:
+                _reset(w)
+            raise OSError("cut by the proxy")
+        rate = self._rate
+        if rate is None:
+            dst.write(data)
+            await dst.drain()
+            return
+        for i in range(0, len(data), 4096):
+            dst.write(data[i : i + 4096])
+            await dst.drain()
+            await asyncio.sleep(min(len(data) - i, 4096) / rate)
+
+    def _call(self, fn: Callable[[], None]) -> None:
         done = threading.Event()
 
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self._loop.call_soon_threadsafe(run)
+        done.wait(5)
+
+    def _reset_all(self) -> None:
         def cut() -> None:
             for w in list(self._writers):
-                sock = w.get_extra_info("socket")
-                if sock is not None:
-                    with contextlib.suppress(OSError):
-                        sock.setsockopt(
-                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                        )
-                w.close()
+                _reset(w)
             self._writers.clear()
-            done.set()
 
-        self._loop.call_soon_threadsafe(cut)
-        done.wait(5)
+        self._call(cut)
+
+    def drop(self) -> None:
+        """Reset every live connection now (RST, no FIN)."""
+        self.faults["drop"] += 1
+        self._reset_all()
+
+    def cut(self) -> None:
+        """Forward only half of the next chunk, in whichever direction, then reset."""
+        self.faults["cut"] += 1
+        self._cut_next = True
+
+    def stall(self, seconds: float) -> None:
+        """Hold all traffic for ``seconds`` (connections stay open)."""
+        self.faults["stall"] += 1
+
+        def hold() -> None:
+            self._stalled_until = self._loop.time() + seconds
+
+        self._call(hold)
+
+    def slow(self, bytes_per_second: float | None) -> None:
+        """Throttle every connection to ``bytes_per_second`` (None: full speed)."""
+        if bytes_per_second is not None:
+            self.faults["slow"] += 1
+        self._rate = bytes_per_second
+
+    def random_fault(self, rng: random.Random) -> None:
+        """One fault picked at random: a drop, a mid-frame cut, a stall or a slow spell."""
+        kind = rng.choice(["drop", "cut", "stall", "slow"])
+        self._rate = None  # a slow spell lasts until the next fault
+        if kind == "drop":
+            self.drop()
+        elif kind == "cut":
+            self.cut()
+        elif kind == "stall":
+            self.stall(rng.uniform(0.05, 0.5))
+        else:
+            self.slow(rng.choice([64_000.0, 512_000.0]))
+
+    def heal(self) -> None:
+        """Back to full speed with no pending fault."""
+        self.slow(None)
+        self._cut_next = False
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.close()

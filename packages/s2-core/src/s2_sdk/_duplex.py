@@ -185,11 +185,13 @@ class DuplexConnection:
         self._h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
         self._write_pending()
         self._pump = asyncio.create_task(self._read_loop(), name="s2-duplex-reader")
-        try:
-            await asyncio.wait_for(self._settings.wait(), timeout)
-        except TimeoutError as e:
+        settings = asyncio.ensure_future(self._settings.wait())
+        await asyncio.wait({settings, self._pump}, timeout=timeout, return_when="FIRST_COMPLETED")
+        if not settings.done():
+            settings.cancel()
+            reason = "closed the connection" if self._pump.done() else "sent no HTTP/2 SETTINGS"
             await self.close()
-            raise ConnectError(f"{self._authority} sent no HTTP/2 SETTINGS") from e
+            raise ConnectError(f"{self._authority} {reason}")
 
     @property
     def available(self) -> bool:

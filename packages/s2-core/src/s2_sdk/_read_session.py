@@ -106,11 +106,10 @@ class ReadSession:
 
     async def close(self) -> None:
         """Stop reading and release the connection."""
+        self._finished = True
         if self._pump is not None and not self._pump.done():
             self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-        self._finished = True
+            await asyncio.wait({self._pump})
         self._fail_waiters(S2ClientError("read session closed before catching up"))
 
     def is_caught_up(self) -> bool:
@@ -187,8 +186,12 @@ class ReadSession:
             self._fail_waiters(
                 self._error or S2ClientError("read session ended before catching up")
             )
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._queue.put(_END)
+            if self._finished:  # closed: nobody may be reading, so never wait for room
+                with contextlib.suppress(asyncio.QueueFull):
+                    self._queue.put_nowait(_END)
+            else:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._queue.put(_END)
 
     async def _deliver(self, raw: pb.ReadBatch) -> None:
         records = raw.records
@@ -232,7 +235,8 @@ class ReadSession:
             decoder = FrameDecoder()
             while True:
                 try:
-                    chunk = await asyncio.wait_for(anext(chunks), HEARTBEAT_TIMEOUT)
+                    async with asyncio.timeout(HEARTBEAT_TIMEOUT):
+                        chunk = await anext(chunks)
                 except StopAsyncIteration:
                     if decoder.pending:
                         raise S2ClientError("read session ended in the middle of a frame") from None

@@ -49,6 +49,9 @@ def _config(sock: socket.socket, tls_cert: str | None, tls_key: str | None) -> C
     config.bind = [f"fd://{sock.fileno()}"]
     config.keep_alive_timeout = 300
     config.h2_max_concurrent_streams = 1000
+    # hypercorn closes a connection after 1,000 requests by default, dropping the
+    # responses still in flight on it: clients would see errors and retry appends
+    config.keep_alive_max_requests = sys.maxsize
     config.graceful_timeout = 3
     config.accesslog = None
     config.errorlog = logging.getLogger("s2_local.hypercorn")
@@ -241,6 +244,11 @@ class ServerProcess:
         code = self._proc.wait()
         self._reap()
         raise RuntimeError(f"s2-local exited with {code} before it was ready")
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return None if self._proc is None else self._proc.pid
 
     def _reap(self) -> None:
         if self._proc is not None:

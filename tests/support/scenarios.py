@@ -1,0 +1,371 @@
+"""Reliability scenarios, sized by their arguments: short in the test run, long in
+``tools/reliability/run.py``. Each returns :class:`Figures` and checks the data that
+came back against what was acknowledged, reading it directly from the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import httpx
+from s2_local.server import ServerProcess
+from s2_sdk import (
+    S2,
+    AppendInput,
+    AppendRetryPolicy,
+    Batching,
+    Endpoints,
+    ReadLimit,
+    Record,
+    Retry,
+    S2Error,
+    S2Stream,
+    SeqNum,
+)
+
+from support.proxy import Proxy
+
+
+@dataclass
+class Figures:
+    """What a scenario held, injected and checked."""
+
+    scenario: str
+    load: str
+    faults: dict[str, int] = field(default_factory=dict)
+    checked: int = 0
+    """Records read back and compared."""
+    lost: int = 0
+    """Acknowledged records missing or different (must be 0)."""
+    duplicates: int = 0
+    gaps: int = 0
+    out_of_order: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        """Nothing acknowledged lost, no gap, nothing reordered."""
+        return self.lost == 0 and self.gaps == 0 and self.out_of_order == 0
+
+
+async def read_all(stream: S2Stream) -> list[tuple[int, bytes]]:
+    """Every record of ``stream`` as (seq num, body)."""
+    tail = (await stream.check_tail()).seq_num
+    out: list[tuple[int, bytes]] = []
+    if tail:
+        async for batch in stream.read_session(start=SeqNum(0), limit=ReadLimit(count=tail)):
+            out += [(r.seq_num, r.body) for r in batch.records]
+    return out
+
+
+def _body(i: int) -> bytes:
+    return f"{i:08d}".encode() + b"." * 92
+
+
+async def _chaos(proxy: Proxy, rng: random.Random, stop: asyncio.Event, every: float) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(rng.uniform(every / 2, every * 1.5))
+        proxy.random_fault(rng)
+    proxy.heal()
+
+
+def _compare(figures: Figures, stored: list[tuple[int, bytes]], acked: dict[int, bytes],
+             submitted: list[bytes]) -> None:  # fmt: skip
+    """Fill in lost/gaps/duplicates/order from what the stream holds."""
+    figures.checked = len(stored)
+    figures.gaps = sum(1 for i, (seq, _) in enumerate(stored) if seq != i)
+    by_seq = dict(stored)
+    figures.lost = sum(1 for seq, body in acked.items() if by_seq.get(seq) != body)
+    bodies = [body for _, body in stored]
+    figures.duplicates = len(bodies) - len(set(bodies))
+    first_seen = list(dict.fromkeys(bodies))
+    position = {body: i for i, body in enumerate(submitted)}
+    order = [position.get(body, -1) for body in first_seen]
+    figures.out_of_order = sum(1 for a, b in pairwise(order) if b <= a)
+
+
+async def producer_under_faults(
+    direct: S2,
+    proxy: Proxy,
+    basin: str,
+    name: str,
+    *,
+    records: int,
+    policy: AppendRetryPolicy = AppendRetryPolicy.ALL,
+    match_seq_num: bool = False,
+    seconds: float = 3.0,
+    fault_every: float = 0.15,
+    seed: int = 1,
+) -> Figures:
+    """A Producer writes through the proxy while it drops, cuts, stalls and slows traffic.
+
+    Submissions are spread over ``seconds``, in steps of 50 records.
+    """
+    await direct[basin].create_stream(name)
+    condition = " + match_seq_num" if match_seq_num else ""
+    figures = Figures(
+        f"Producer through faults ({policy.name}{condition})", f"{records:,} records of 100 B"
+    )
+    rng = random.Random(seed)
+    retry = Retry(
+        max_attempts=30,
+        min_base_delay=timedelta(milliseconds=10),
+        max_base_delay=timedelta(milliseconds=200),
+        append_retry_policy=policy,
+    )
+    submitted = [_body(i) for i in range(records)]
+    acked: dict[int, bytes] = {}
+    stop = asyncio.Event()
+    started = time.monotonic()
+    endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
+    async with S2("t", endpoints=endpoints, retry=retry) as client:
+        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
+        stream = client[basin][name]
+        batching = Batching(max_records=50, linger=timedelta(milliseconds=2))
+        try:
+            async with stream.producer(
+                match_seq_num=0 if match_seq_num else None, batching=batching
+            ) as producer:
+                tickets = []
+                pause = seconds / max(1, records // 50)
+                for i, body in enumerate(submitted):
+                    tickets.append((body, await producer.submit(Record(body=body))))
+                    if i % 50 == 49:
+                        await asyncio.sleep(pause)
+                for body, ticket in tickets:
+                    ack = await ticket
+                    acked[ack.seq_num] = body
+        except S2Error as e:
+            figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
+        finally:
+            stop.set()
+            await chaos
+    figures.seconds = time.monotonic() - started
+    figures.faults = dict(proxy.faults)
+    _compare(figures, await read_all(direct[basin][name]), acked, submitted)
+    figures.notes.append(f"{len(acked):,} of {records:,} acknowledged")
+    return figures
+
+
+async def read_session_under_faults(
+    direct: S2,
+    proxy: Proxy,
+    basin: str,
+    name: str,
+    *,
+    records: int,
+    seconds: float = 3.0,
+    fault_every: float = 0.15,
+    seed: int = 2,
+) -> Figures:
+    """A read session tails through the faulty proxy while records are appended directly.
+
+    The appends (100 records each) are spread over ``seconds``.
+    """
+    await direct[basin].create_stream(name)
+    figures = Figures("Read session through faults", f"{records:,} records tailed live")
+    rng = random.Random(seed)
+    retry = Retry(max_attempts=30, min_base_delay=timedelta(milliseconds=10))
+    submitted = [_body(i) for i in range(records)]
+    stop = asyncio.Event()
+    started = time.monotonic()
+    seen: list[tuple[int, bytes]] = []
+
+    async def write() -> None:
+        writer = direct[basin][name]
+        pause = seconds / max(1, records // 100)
+        for i in range(0, records, 100):
+            await writer.append(AppendInput([Record(body=b) for b in submitted[i : i + 100]]))
+            await asyncio.sleep(pause)
+
+    endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
+    async with S2("t", endpoints=endpoints, retry=retry) as client:
+        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
+        writer = asyncio.create_task(write())
+        writer.add_done_callback(lambda _: stop.set())  # faults while records arrive live
+        try:
+            session = client[basin][name].read_session(start=SeqNum(0))  # follows the tail
+            async for batch in session:
+                seen += [(r.seq_num, r.body) for r in batch.records]
+                if len(seen) >= records:
+                    break
+            await session.close()
+        except S2Error as e:
+            figures.notes.append(f"read session ended with {type(e).__name__}: {e}")
+        finally:
+            stop.set()
+            await chaos
+            await writer
+    figures.seconds = time.monotonic() - started
+    figures.faults = dict(proxy.faults)
+    _compare(figures, seen, dict(enumerate(submitted)), submitted)  # missing ones count as lost
+    return figures
+
+
+async def load(
+    direct: S2, basin: str, *, streams: int, seconds: float, server: ServerProcess | None = None
+) -> Figures:
+    """``streams`` appenders and as many live readers at once; every reader sees its stream."""
+    figures = Figures("Load: appenders and tailing readers", f"{streams} streams for {seconds:g} s")
+    names = [f"load-{i:03d}" for i in range(streams)]
+    for name in names:
+        await direct[basin].create_stream(name)
+    stop = asyncio.Event()
+    written: dict[str, list[bytes]] = {name: [] for name in names}
+    read: dict[str, list[tuple[int, bytes]]] = {name: [] for name in names}
+    rss_start = _rss(server)
+
+    async def append(name: str) -> None:
+        stream, n = direct[basin][name], 0
+        while not stop.is_set():
+            bodies = [f"{name}:{n + i}".encode() for i in range(10)]
+            await stream.append(AppendInput([Record(body=b) for b in bodies]))
+            written[name] += bodies
+            n += 10
+            await asyncio.sleep(0.01)
+        await stream.append(AppendInput([Record(body=_END)]))  # tells the reader to stop
+
+    async def tail(name: str) -> None:
+        async for batch in direct[basin][name].read_session(start=SeqNum(0)):
+            for r in batch.records:
+                if r.body == _END:
+                    return
+                read[name].append((r.seq_num, r.body))
+
+    started = time.monotonic()
+    readers = [asyncio.create_task(tail(name)) for name in names]
+    appenders = [asyncio.create_task(append(name)) for name in names]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*appenders)
+    await asyncio.wait_for(asyncio.gather(*readers), 60)
+    figures.seconds = time.monotonic() - started
+    total = sum(len(w) for w in written.values())
+    for name in names:
+        part = Figures("", "")
+        _compare(part, read[name], dict(enumerate(written[name])), written[name])
+        figures.checked += part.checked
+        figures.lost += part.lost  # missing ones included
+        figures.gaps += part.gaps
+        figures.duplicates += part.duplicates
+        figures.out_of_order += part.out_of_order
+    figures.notes.append(f"{total / seconds:,.0f} records/s appended and read back")
+    if server is not None:
+        figures.notes.append(f"server RSS {rss_start:.0f} -> {_rss(server):.0f} MiB")
+    return figures
+
+
+_END = b"--end--"
+
+
+def _rss(server: ServerProcess | None) -> float:
+    if server is None or server.pid is None:
+        return 0.0
+    for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def sigkill_under_load(data_dir: Path, *, rounds: int, streams: int = 3) -> Figures:
+    """Durable s2-local SIGKILLed under concurrent appenders ``rounds`` times, then checked.
+
+    Every acknowledged batch must be present at the seq num it was acknowledged at,
+    gapless, and no batch may be half visible.
+    """
+    basin, names = "durable-basin", [f"s{i}" for i in range(streams)]
+    figures = Figures(
+        "Durable s2-local SIGKILLed under load", f"{streams} appenders, {rounds} kills"
+    )
+    acked: dict[str, list[tuple[int, str]]] = {s: [] for s in names}
+    started = time.monotonic()
+    for round_ in range(rounds):
+        server = ServerProcess(data_dir=data_dir).start()
+        if round_ == 0:
+            with httpx.Client(base_url=server.endpoint, timeout=5) as c:
+                assert c.post("/v1/basins", json={"basin": basin}).status_code == 201
+                for s in names:
+                    r = c.post("/v1/streams", json={"stream": s}, headers={"s2-basin": basin})
+                    assert r.status_code == 201
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=_appender, args=(server.endpoint, basin, s, round_, acked[s], stop))
+            for s in names
+        ]  # fmt: skip
+        for t in threads:
+            t.start()
+        time.sleep(0.7)
+        server.kill()
+        figures.faults["sigkill"] = figures.faults.get("sigkill", 0) + 1
+        stop.set()
+        for t in threads:
+            t.join()
+    server = ServerProcess(data_dir=data_dir).start()
+    try:
+        with httpx.Client(base_url=server.endpoint, timeout=10) as c:
+            for s in names:
+                _check_batches(figures, _read_json(c, basin, s), acked[s])
+    finally:
+        server.stop()
+    figures.seconds = time.monotonic() - started
+    figures.notes.append(f"{sum(len(a) for a in acked.values()):,} batches of 5 acknowledged")
+    return figures
+
+
+def _appender(endpoint: str, basin: str, stream: str, round_: int,
+              acked: list[tuple[int, str]], stop: threading.Event) -> None:  # fmt: skip
+    n = 0
+    with httpx.Client(base_url=endpoint, timeout=5) as c:
+        while not stop.is_set():
+            tag = f"{stream}-{round_}-{n}"
+            try:
+                r = c.post(
+                    f"/v1/streams/{stream}/records",
+                    json={"records": [{"body": f"{tag}/{i}"} for i in range(5)]},
+                    headers={"s2-basin": basin},
+                )
+            except httpx.HTTPError:
+                return
+            if r.status_code != 200:
+                return
+            acked.append((r.json()["start"]["seq_num"], tag))
+            n += 1
+
+
+def _read_json(c: httpx.Client, basin: str, stream: str) -> list[dict[str, object]]:
+    records: list[dict[str, object]] = []
+    while True:
+        r = c.get(
+            f"/v1/streams/{stream}/records",
+            params={"seq_num": len(records), "count": 1000, "wait": 0},
+            headers={"s2-basin": basin},
+        )
+        if r.status_code == 416:
+            return records
+        batch = r.json()["records"]
+        if not batch:
+            return records
+        records += batch
+
+
+def _check_batches(figures: Figures, records: list[dict[str, object]],
+                   acked: list[tuple[int, str]]) -> None:  # fmt: skip
+    figures.checked += len(records)
+    figures.gaps += sum(1 for i, r in enumerate(records) if r["seq_num"] != i)
+    bodies = [str(r["body"]) for r in records]
+    starts: dict[str, int] = {}
+    for i in range(0, len(bodies), 5):
+        tag = bodies[i].split("/")[0]
+        if bodies[i : i + 5] != [f"{tag}/{j}" for j in range(5)]:
+            figures.notes.append(f"batch at {i} is half visible")
+            figures.lost += 1
+        starts[tag] = i
+    figures.lost += sum(1 for seq, tag in acked if starts.get(tag) != seq)
