@@ -189,6 +189,7 @@ def test_issue_validation_and_listing(auth: Auth) -> None:
         ({"id": "empty-ops", "scope": {**EVERYTHING}}, 422, "invalid"),
         ({"id": "bad-prefix", "scope": {**EVERYTHING, "streams": {"exact": "s"}, "ops": ["read"]}, "auto_prefix_streams": True}, 422, "invalid"),
         ({"id": "bad-op", "scope": {"ops": ["launch"]}}, 400, "bad_json"),
+        ({"id": "odd-op", "scope": {"ops": [{}]}}, 400, "bad_json"),  # was a 500 (schemathesis)
         ({"id": "past", "scope": {"ops": ["read"]}, "expires_at": "2000-01-01T00:00:00Z"}, 422, "invalid"),
     ]  # fmt: skip
     for body, status, code in cases:

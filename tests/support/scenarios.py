@@ -9,6 +9,7 @@ import asyncio
 import random
 import threading
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import pairwise
@@ -22,6 +23,7 @@ from s2_sdk import (
     AppendRetryPolicy,
     Batching,
     Endpoints,
+    IndexedAppendAck,
     ReadLimit,
     Record,
     Retry,
@@ -123,6 +125,7 @@ async def producer_under_faults(
     )
     submitted = [_body(i) for i in range(records)]
     acked: dict[int, bytes] = {}
+    tickets: list[tuple[bytes, Awaitable[IndexedAppendAck]]] = []
     stop = asyncio.Event()
     started = time.monotonic()
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
@@ -134,20 +137,22 @@ async def producer_under_faults(
             async with stream.producer(
                 match_seq_num=0 if match_seq_num else None, batching=batching
             ) as producer:
-                tickets = []
                 pause = seconds / max(1, records // 50)
                 for i, body in enumerate(submitted):
                     tickets.append((body, await producer.submit(Record(body=body))))
                     if i % 50 == 49:
                         await asyncio.sleep(pause)
-                for body, ticket in tickets:
-                    ack = await ticket
-                    acked[ack.seq_num] = body
         except S2Error as e:
             figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
         finally:
             stop.set()
             await chaos
+        for body, ticket in tickets:  # a failed producer fails the tickets it could not ack
+            try:
+                ack = await asyncio.wait_for(ticket, 30)
+            except S2Error:
+                continue
+            acked[ack.seq_num] = body
     figures.seconds = time.monotonic() - started
     figures.faults = dict(proxy.faults)
     _compare(figures, await read_all(direct[basin][name]), acked, submitted)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from s2_sdk._duplex import DuplexConnection, DuplexStream
 from s2_sdk._errors import S2ClientError, S2Error, server_error
 from s2_sdk._options import AppendRetryPolicy
-from s2_sdk._proto import append_ack, append_input_pb
+from s2_sdk._proto import append_ack, append_input_pb, parse
 from s2_sdk._records import AppendAck, AppendInput
 from s2_sdk._retry import backoff, has_no_side_effects, is_retryable
 from s2_sdk._validate import check_append_input
@@ -290,7 +290,7 @@ class AppendSession:
                 if frame.terminal:
                     status, body = frame.terminal_error()
                     raise server_error(status, body)
-                ack = append_ack(pb.AppendAck.FromString(frame.payload))
+                ack = append_ack(parse(pb.AppendAck, frame.payload))
                 prev_end = await self._acknowledge(ack, prev_end)
 
     async def _acknowledge(self, ack: AppendAck, prev_end: int) -> int:

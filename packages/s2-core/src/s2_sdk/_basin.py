@@ -91,7 +91,7 @@ class S2Basin:
         body = {"stream": name, "config": stream_config_json(config) if config else None}
         headers = {**self._headers, "s2-request-token": self._client._request_token()}
         resp = await self._http.request("POST", "/v1/streams", json=body, headers=headers)
-        return stream_info(resp.json())
+        return resp.json(stream_info)
 
     async def ensure_stream(
         self, name: str, *, config: StreamConfig | None = None
@@ -112,7 +112,7 @@ class S2Basin:
             headers=self._headers,
         )
         return EnsuredStreamInfo(
-            stream_info(resp.json()),
+            resp.json(stream_info),
             ensure_status(resp.status_code, resp.headers.get("s2-provision-result")),
         )
 
@@ -135,8 +135,9 @@ class S2Basin:
             params=list_params(prefix, start_after, limit),
             headers=self._headers,
         )
-        data = resp.json()
-        return Page([stream_info(s) for s in data["streams"]], bool(data["has_more"]))
+        return resp.json(
+            lambda data: Page([stream_info(s) for s in data["streams"]], bool(data["has_more"]))
+        )
 
     async def list_all_streams(
         self, *, prefix: str = "", start_after: str = "", include_deleted: bool = False
@@ -179,7 +180,7 @@ class S2Basin:
             Current configuration of the stream.
         """
         resp = await self._http.request("GET", self._stream_path(name), headers=self._headers)
-        return stream_config(resp.json())
+        return resp.json(stream_config)
 
     async def reconfigure_stream(self, name: str, *, config: StreamConfig) -> StreamConfig:
         """Reconfigure a stream. Only provided fields are updated.
@@ -190,4 +191,4 @@ class S2Basin:
         resp = await self._http.request(
             "PATCH", self._stream_path(name), json=stream_config_json(config), headers=self._headers
         )
-        return stream_config(resp.json())
+        return resp.json(stream_config)

@@ -154,7 +154,7 @@ class S2:
         resp = await self._account.request(
             "POST", "/v1/basins", json=body, headers={"s2-request-token": self._request_token()}
         )
-        return basin_info(resp.json())
+        return resp.json(basin_info)
 
     async def ensure_basin(
         self, name: str, *, config: BasinConfig | None = None, location: str | None = None
@@ -179,7 +179,7 @@ class S2:
             }
         resp = await self._account.request("PUT", f"/v1/basins/{name}", json=body)
         return EnsuredBasinInfo(
-            basin_info(resp.json()),
+            resp.json(basin_info),
             ensure_status(resp.status_code, resp.headers.get("s2-provision-result")),
         )
 
@@ -196,8 +196,9 @@ class S2:
         resp = await self._account.request(
             "GET", "/v1/basins", params=list_params(prefix, start_after, limit)
         )
-        data = resp.json()
-        return Page([basin_info(b) for b in data["basins"]], bool(data["has_more"]))
+        return resp.json(
+            lambda data: Page([basin_info(b) for b in data["basins"]], bool(data["has_more"]))
+        )
 
     async def list_all_basins(
         self, *, prefix: str = "", start_after: str = "", include_deleted: bool = False
@@ -235,7 +236,7 @@ class S2:
         """Get basin configuration."""
         check_basin(name)
         resp = await self._account.request("GET", f"/v1/basins/{name}")
-        return basin_config(resp.json())
+        return resp.json(basin_config)
 
     async def reconfigure_basin(self, name: str, *, config: BasinConfig) -> BasinConfig:
         """Reconfigure a basin. Only provided fields are updated.
@@ -247,25 +248,25 @@ class S2:
         resp = await self._account.request(
             "PATCH", f"/v1/basins/{name}", json=basin_config_json(config)
         )
-        return basin_config(resp.json())
+        return resp.json(basin_config)
 
     # -- locations ---------------------------------------------------------------
 
     async def list_locations(self) -> list[LocationInfo]:
         """List locations available to the account."""
         resp = await self._account.request("GET", "/v1/locations")
-        return [location_info(x) for x in resp.json()]
+        return resp.json(lambda data: [location_info(x) for x in data])
 
     async def get_default_location(self) -> LocationInfo:
         """Get the account's default location."""
         resp = await self._account.request("GET", "/v1/locations/default")
-        return location_info(resp.json())
+        return resp.json(location_info)
 
     async def set_default_location(self, location: str) -> LocationInfo:
         """Set the account's default location."""
         check_location(location)
         resp = await self._account.request("PUT", "/v1/locations/default", json=location)
-        return location_info(resp.json())
+        return resp.json(location_info)
 
     # -- access tokens -----------------------------------------------------------
 
@@ -297,7 +298,7 @@ class S2:
             "auto_prefix_streams": auto_prefix_streams,
         }
         resp = await self._account.request("POST", "/v1/access-tokens", json=body)
-        token: str = resp.json()["access_token"]
+        token: str = resp.json(lambda data: str(data["access_token"]))
         return token
 
     async def list_access_tokens(
@@ -307,8 +308,11 @@ class S2:
         resp = await self._account.request(
             "GET", "/v1/access-tokens", params=list_params(prefix, start_after, limit)
         )
-        data = resp.json()
-        return Page([access_token_info(t) for t in data["access_tokens"]], bool(data["has_more"]))
+        return resp.json(
+            lambda data: Page(
+                [access_token_info(t) for t in data["access_tokens"]], bool(data["has_more"])
+            )
+        )
 
     async def list_all_access_tokens(
         self, *, prefix: str = "", start_after: str = ""
@@ -344,7 +348,7 @@ class S2:
         if interval is not None:
             params["interval"] = interval.value
         resp = await self._account.request("GET", path, params=params)
-        return [metric(v) for v in resp.json()["values"]]
+        return resp.json(lambda data: [metric(v) for v in data["values"]])
 
     async def account_metrics(
         self,

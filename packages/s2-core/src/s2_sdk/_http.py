@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from s2_sdk._duplex import DuplexConnection, DuplexError, DuplexStream
@@ -29,6 +29,8 @@ from s2_sdk.protocol import (
 )
 
 __all__ = ["USER_AGENT", "HttpClient", "Response", "TransportError"]
+
+T = TypeVar("T")
 
 USER_AGENT = f"s2-core-python/{version('s2-core')}"
 
@@ -45,9 +47,22 @@ class Response:
     headers: dict[str, str]
     content: bytes
 
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return jsonlib.loads(self.content)
+    def json(self, convert: Callable[[Any], T]) -> T:
+        """The body parsed as JSON and converted by ``convert``.
+
+        Raises:
+            S2ClientError: the body is not JSON, or not of the shape ``convert`` expects.
+        """
+        try:
+            data = jsonlib.loads(self.content)
+        except ValueError as e:
+            raise S2ClientError(f"malformed JSON from the server: {e}") from e
+        try:
+            return convert(data)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+            raise S2ClientError(
+                f"unexpected response from the server ({type(e).__name__}: {e})"
+            ) from e
 
 
 class HttpClient:

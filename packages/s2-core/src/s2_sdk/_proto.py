@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError, Message
+
 from s2_sdk._errors import S2ClientError
 from s2_sdk._records import (
     AppendAck,
@@ -12,7 +16,17 @@ from s2_sdk._records import (
 )
 from s2_sdk.protocol import pb
 
-__all__ = ["append_input_pb", "read_batch", "append_ack"]
+__all__ = ["append_ack", "append_input_pb", "parse", "read_batch"]
+
+M = TypeVar("M", bound=Message)
+
+
+def parse(message: type[M], data: bytes) -> M:
+    """Decode a protobuf message the server sent; :class:`S2ClientError` if it is not one."""
+    try:
+        return message.FromString(data)
+    except DecodeError as e:
+        raise S2ClientError(f"malformed {message.__name__} from the server: {e}") from e
 
 
 def append_input_pb(inp: AppendInput) -> pb.AppendInput:

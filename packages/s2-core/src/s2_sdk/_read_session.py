@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from s2_sdk._errors import S2ClientError, S2Error, server_error
-from s2_sdk._proto import read_batch
+from s2_sdk._proto import parse, read_batch
 from s2_sdk._query import read_params
 from s2_sdk._records import ReadBatch, ReadLimit, SeqNum, StreamPosition, TailOffset, Timestamp
 from s2_sdk._retry import backoff, is_retryable
@@ -251,7 +251,7 @@ class ReadSession:
                     if frame.terminal:
                         status, body = frame.terminal_error()
                         raise server_error(status, body)
-                    yield pb.ReadBatch.FromString(frame.payload)
+                    yield parse(pb.ReadBatch, frame.payload)
 
 
 def _metered(batch: pb.ReadBatch) -> int:

@@ -12,7 +12,7 @@ from s2_sdk._errors import S2ClientError
 from s2_sdk._json import position
 from s2_sdk._options import Batching
 from s2_sdk._producer import Producer
-from s2_sdk._proto import append_ack, append_input_pb, read_batch
+from s2_sdk._proto import append_ack, append_input_pb, parse, read_batch
 from s2_sdk._query import read_params
 from s2_sdk._read_session import ReadSession
 from s2_sdk._records import (
@@ -88,7 +88,7 @@ class S2Stream:
             timestamp of the last record on the stream.
         """
         resp = await self._basin._http.request("GET", f"{self._path}/tail", headers=self._headers)
-        return position(resp.json()["tail"])
+        return resp.json(lambda data: position(data["tail"]))
 
     async def append(self, inp: AppendInput) -> AppendAck:
         """Append a batch of records to a stream.
@@ -108,7 +108,7 @@ class S2Stream:
             headers={**self._headers, "content-type": PROTO, "accept": PROTO},
             retry_on=append_safe(http.retry.append_retry_policy),
         )
-        return append_ack(pb.AppendAck.FromString(resp.content))
+        return append_ack(parse(pb.AppendAck, resp.content))
 
     def append_session(
         self, *, max_unacked_bytes: int = 5 * 1024 * 1024, max_unacked_batches: int | None = None
@@ -234,4 +234,4 @@ class S2Stream:
             headers={**self._headers, "accept": PROTO},
             extra_timeout=float(wait or 0),
         )
-        return read_batch(pb.ReadBatch.FromString(resp.content), ignore_command_records)
+        return read_batch(parse(pb.ReadBatch, resp.content), ignore_command_records)

@@ -165,7 +165,9 @@ class Scope:
                 raise _bad(f"scope.op_groups.{name} must be {{read, write}}")
             groups[name] = (bool(perm.get("read")), bool(perm.get("write")))
         ops = value.get("ops") or []
-        if not isinstance(ops, list) or any(op not in OPERATIONS for op in ops):
+        if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+            raise _bad("scope.ops must be a list of operation names")
+        if any(op not in OPERATIONS for op in ops):
             raise _bad(f"scope.ops must list operations from: {', '.join(OPERATIONS)}")
         return cls(
             basins=ResourceSet.parse(value.get("basins"), "scope.basins"),

@@ -1,0 +1,127 @@
+"""The client's handling of hostile responses: any status, headers and body.
+
+A real HTTP/2 server on loopback answers with what hypothesis picks; every client
+operation must then return a value or raise one of the documented ``S2Error``
+types, within its timeout: never another exception, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from s2_sdk import (
+    S2,
+    AppendInput,
+    Endpoints,
+    Record,
+    Retry,
+    S2Error,
+    SeqNum,
+    Timeout,
+)
+from s2_sdk.protocol import Codec, FrameDecoder, FrameError, encode_frame, pb
+from support.evil_server import Answer, EvilServer
+
+OPS: dict[str, Callable[[S2], Awaitable[Any]]] = {
+    "check_tail": lambda s2: s2["fuzz-basin"]["s"].check_tail(),
+    "read": lambda s2: s2["fuzz-basin"]["s"].read(start=SeqNum(0)),
+    "append": lambda s2: s2["fuzz-basin"]["s"].append(AppendInput([Record(body=b"x")])),
+    "get_stream_config": lambda s2: s2["fuzz-basin"].get_stream_config("s"),
+    "list_streams": lambda s2: s2["fuzz-basin"].list_streams(),
+    "list_basins": lambda s2: s2.list_basins(),
+    "get_basin_config": lambda s2: s2.get_basin_config("fuzz-basin"),
+}
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_bodies = st.one_of(
+    st.binary(max_size=600),
+    _json_values.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {"tail": st.fixed_dictionaries({"seq_num": st.integers(), "timestamp": st.integers()})}
+    ).map(lambda v: json.dumps(v).encode()),
+    st.builds(
+        lambda n: pb.ReadBatch(
+            records=[pb.SequencedRecord(seq_num=n, body=b"b")]
+        ).SerializeToString(),
+        st.integers(0, 2**64 - 1),
+    ),
+)
+_answers = st.builds(
+    Answer,
+    status=st.sampled_from([200, 201, 202, 204, 400, 404, 409, 412, 416, 429, 500, 503])
+    | st.integers(200, 599),
+    headers=st.lists(
+        st.sampled_from(
+            [
+                ("content-type", "application/json"),
+                ("content-type", "application/protobuf"),
+                ("content-type", "s2s/proto"),
+                ("content-encoding", "zstd"),
+                ("content-encoding", "gzip"),
+                ("content-encoding", "br"),
+                ("retry-after-ms", "5"),
+                ("retry-after-ms", "-1"),
+                ("s2-provision-result", "created"),
+            ]
+        ),
+        max_size=3,
+        unique_by=lambda h: h[0],
+    ),
+    body=_bodies,
+)
+
+
+@pytest.fixture(scope="module")
+def evil() -> Iterator[EvilServer]:
+    with EvilServer() as server:
+        yield server
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(answer=_answers, op=st.sampled_from(sorted(OPS)))
+def test_any_response_is_a_value_or_a_documented_error(
+    evil: EvilServer, answer: Answer, op: str
+) -> None:
+    evil.answer = answer
+
+    async def call() -> None:
+        endpoints = Endpoints(evil.endpoint, evil.endpoint)
+        timeout = Timeout(request=timedelta(seconds=2), connection=timedelta(seconds=2))
+        async with S2("t", endpoints=endpoints, retry=Retry(max_attempts=1), timeout=timeout) as s2:
+            with contextlib.suppress(S2Error):  # anything else fails the test
+                await asyncio.wait_for(OPS[op](s2), 10)
+
+    asyncio.run(call())
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=64), max_size=8), valid=st.binary(max_size=64))
+def test_frame_decoder_takes_any_bytes(chunks: list[bytes], valid: bytes) -> None:
+    """Random bytes are frames or a FrameError; a valid frame after them still decodes alone."""
+    decoder = FrameDecoder()
+    try:
+        for chunk in chunks:
+            decoder.feed(chunk)
+    except FrameError:
+        pass
+    payload = valid * 40  # over 1 KiB when not empty: sent zstd-compressed
+    frames = FrameDecoder().feed(encode_frame(payload, Codec.ZSTD))
+    assert [f.payload for f in frames] == [payload]

@@ -1,0 +1,90 @@
+"""An HTTP/2 server that answers every request with whatever the test tells it to.
+
+It speaks correct HTTP/2 (h2c, prior knowledge) and nothing else: status, headers
+and body are the test's choice, so a client's handling of odd responses can be
+checked over a real connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+
+@dataclass
+class Answer:
+    """The response every request gets."""
+
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+class EvilServer:
+    """Serves :attr:`answer` on ``127.0.0.1:<port>`` from its own thread."""
+
+    def __init__(self) -> None:
+        self.answer = Answer()
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, daemon=True, name="evil-server")
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> EvilServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        server.close()
+        self._loop.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        with contextlib.suppress(OSError, h2.exceptions.H2Error):
+            while data := await reader.read(65536):
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        self._respond(conn, event.stream_id)
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        writer.close()
+
+    def _respond(self, conn: h2.connection.H2Connection, stream_id: int) -> None:
+        answer = self.answer
+        headers = [(":status", str(answer.status)), *answer.headers]
+        if not answer.body:
+            conn.send_headers(stream_id, headers, end_stream=True)
+            return
+        conn.send_headers(stream_id, headers)
+        window = conn.local_flow_control_window(stream_id)
+        conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
+        conn.end_stream(stream_id)
