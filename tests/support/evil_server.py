@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from dataclasses import dataclass, field
-from types import TracebackType
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+
+from support.background import BackgroundServer
 
 
 @dataclass
@@ -28,42 +28,12 @@ class Answer:
     body: bytes = b""
 
 
-class EvilServer:
+class EvilServer(BackgroundServer):
     """Serves :attr:`answer` on ``127.0.0.1:<port>`` from its own thread."""
 
     def __init__(self) -> None:
+        super().__init__("evil-server")
         self.answer = Answer()
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, daemon=True, name="evil-server")
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> EvilServer:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-        server.close()
-        self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))

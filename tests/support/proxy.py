@@ -16,58 +16,27 @@ import struct
 import threading
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
+
+from support.background import BackgroundServer
 
 
-class Proxy:
+class Proxy(BackgroundServer):
     """Forwards ``127.0.0.1:<port>`` to a target, injecting faults on demand."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
+        super().__init__("test-proxy")
         self.target = (target_host, target_port)
-        self.port = 0
         self.connections = 0
         self.faults: Counter[str] = Counter()
         self._writers: set[asyncio.StreamWriter] = set()
         self._stalled_until = 0.0
         self._rate: float | None = None
         self._cut_next = False
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, daemon=True, name="test-proxy")
-        self._server: asyncio.Server | None = None
 
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Proxy:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def _before_stop(self) -> None:
         self._reset_all()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0)
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-        self._server.close()
-        self._loop.run_until_complete(self._server.wait_closed())
-        self._loop.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
