@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -74,3 +78,28 @@ def test_a_second_server_cannot_share_the_data_dir(tmp_path: Path) -> None:
             ServerProcess(data_dir=tmp_path).start(timeout=10)
     finally:
         server.stop()
+
+
+def test_a_server_process_exits_when_its_parent_dies() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from s2_local.server import ServerProcess; "
+         "s = ServerProcess().start(); print(s.pid, flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.communicate()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child), "s2-local outlived the process that started it"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is gone

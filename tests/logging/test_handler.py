@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from s2_local.server import ServerProcess
 from s2_logging import S2Handler
-from s2_sdk.sync import S2, connect
+from s2_sdk.sync import S2
+from support.scenarios import logging_outage
 from support.streams import records
 
 
@@ -122,49 +122,12 @@ def test_own_delivery_is_never_logged_back(client: S2, basin: str) -> None:
 
 
 def test_outage_queues_bounded_counts_drops_and_delivers_after_restart(tmp_path: Path) -> None:
-    server = ServerProcess(data_dir=tmp_path).start()
-    port = server.port
-    with connect("t", server.endpoint) as c:
-        c.create_basin("outage-basin")
-    handler = S2Handler(
-        "outage-basin",
-        "o",
-        access_token="t",
-        account_endpoint=server.endpoint,
-        max_queue=200,
-        flush_timeout=2,
-    )
-    log = logging.getLogger("outage")
-    log.addHandler(handler)
-    log.propagate = False
-    log.warning("before")
-    handler.flush()
-    server.stop()
-    worst = 0.0
-    for i in range(500):
-        started = time.perf_counter()
-        log.warning("during %d", i)
-        worst = max(worst, time.perf_counter() - started)
-    assert len(handler._sink._queue) <= 200
-    assert handler.dropped > 0
-    assert worst < 0.05
-    server = ServerProcess(data_dir=tmp_path, port=port).start()
-    try:
-        deadline = time.monotonic() + 30
-        while handler._sink.pending and time.monotonic() < deadline:
-            time.sleep(0.1)
-        handler.flush()
-        with connect("t", server.endpoint) as c:
-            bodies = [json.loads(r.body)["message"] for r in records(c, "outage-basin", "o")]
-        assert bodies[0] == "before"
-        during = [int(b.split()[1]) for b in bodies if b.startswith("during")]
-        assert during == sorted(during) and len(set(during)) == len(during)
-        assert during[-1] == 499 and len(during) <= 200
-        assert len(during) + handler.dropped == 500
-    finally:
-        log.removeHandler(handler)
-        handler.close()
-        server.stop()
+    figures = logging_outage(tmp_path, records=500, max_queue=200)
+    assert figures.intact and figures.duplicates == 0, figures
+    dropped = int(figures.notes[0].split()[0])
+    assert 300 <= dropped < 500, figures  # the queue held 200, the newest ones
+    assert figures.notes[1].startswith("queue peaked at 200 "), figures
+    assert float(figures.notes[2].split()[3]) < 50, figures  # ms: no call waited on the network
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

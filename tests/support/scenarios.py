@@ -6,6 +6,8 @@ came back against what was acknowledged, reading it directly from the server.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import random
 import threading
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 from s2_local.server import ServerProcess
+from s2_logging import S2Handler
 from s2_sdk import (
     S2,
     AppendInput,
@@ -31,8 +34,10 @@ from s2_sdk import (
     S2Stream,
     SeqNum,
 )
+from s2_sdk.sync import connect
 
 from support.proxy import Proxy
+from support.streams import records as read_records
 
 
 @dataclass
@@ -374,3 +379,63 @@ def _check_batches(figures: Figures, records: list[dict[str, object]],
             figures.lost += 1
         starts[tag] = i
     figures.lost += sum(1 for seq, tag in acked if starts.get(tag) != seq)
+
+
+def logging_outage(data_dir: Path, *, records: int, max_queue: int) -> Figures:
+    """S2Handler while durable s2-local is down, then restarted on the same port.
+
+    Every record logged is either delivered (in order, once) or counted in
+    ``handler.dropped``; the queue stays within ``max_queue``; no call blocks.
+    """
+    figures = Figures(
+        "S2Handler through a server outage", f"{records:,} records logged, max_queue {max_queue:,}"
+    )
+    server = ServerProcess(data_dir=data_dir).start()
+    port = server.port
+    with connect("t", server.endpoint) as client:
+        client.create_basin("outage-basin")
+    handler = S2Handler(
+        "outage-basin", "o", access_token="t", account_endpoint=server.endpoint,
+        max_queue=max_queue, flush_timeout=2,
+    )  # fmt: skip
+    log = logging.getLogger(f"outage.{id(handler)}")
+    log.addHandler(handler)
+    log.propagate = False
+    started = time.monotonic()
+    try:
+        log.warning("before")
+        handler.flush()
+        server.stop()
+        figures.faults["server down"] = 1
+        worst, queued = 0.0, 0
+        for i in range(records):
+            t = time.perf_counter()
+            log.warning("during %d", i)
+            worst = max(worst, time.perf_counter() - t)
+            queued = max(queued, len(handler._sink._queue))
+        server = ServerProcess(data_dir=data_dir, port=port).start()
+        deadline = time.monotonic() + 60
+        while handler._sink.pending and time.monotonic() < deadline:
+            time.sleep(0.1)
+        handler.flush()
+        with connect("t", server.endpoint) as client:
+            bodies = [
+                json.loads(r.body)["message"] for r in read_records(client, "outage-basin", "o")
+            ]
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        server.stop()
+    figures.seconds = time.monotonic() - started
+    during = [int(b.split()[1]) for b in bodies if b.startswith("during")]
+    figures.checked = len(bodies)
+    figures.lost = records - len(set(during)) - handler.dropped  # neither delivered nor counted
+    figures.lost += 0 if bodies[:1] == ["before"] else 1
+    figures.duplicates = len(during) - len(set(during))
+    figures.out_of_order = sum(1 for a, b in pairwise(during) if b <= a)
+    figures.notes += [
+        f"{handler.dropped:,} dropped and counted, {len(during):,} delivered after the restart",
+        f"queue peaked at {queued:,} of {max_queue:,}",
+        f"slowest logging call {worst * 1e3:.2f} ms",
+    ]
+    return figures

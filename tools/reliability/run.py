@@ -25,6 +25,7 @@ from support.proxy import Proxy  # noqa: E402
 from support.scenarios import (  # noqa: E402
     Figures,
     load,
+    logging_outage,
     producer_under_faults,
     read_session_under_faults,
     sigkill_under_load,
@@ -88,6 +89,11 @@ def main() -> int:
         server.stop()
     with tempfile.TemporaryDirectory() as data_dir:
         results.append(sigkill_under_load(Path(data_dir), rounds=max(3, int(seconds / 6))))
+    print(_line(results[-1]), flush=True)
+    with tempfile.TemporaryDirectory() as data_dir:
+        results.append(
+            logging_outage(Path(data_dir), records=int(seconds * 1000), max_queue=10_000)
+        )
     print(_line(results[-1]), flush=True)
     lost = sum(f.lost + f.gaps + f.out_of_order for f in results)
     lines = [

@@ -10,9 +10,15 @@ import secrets
 import signal
 import sys
 
-from s2_local.server import build_app, listen, serve
+from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
 
 __all__ = ["main"]
+
+
+async def _stop_when_orphaned(parent: int, stop: asyncio.Event) -> None:
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
+    stop.set()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,8 +80,14 @@ def main(argv: list[str] | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        parent = os.environ.get(PARENT_PID_ENV)
+        watcher = None
+        if parent and parent.isdigit():
+            watcher = loop.create_task(_stop_when_orphaned(int(parent), stop))
         app = build_app(args.data_dir, on_ready=announce, root_token=root_token)
         await serve(sock, app, shutdown=stop, tls_cert=args.tls_cert, tls_key=args.tls_key)
+        if watcher is not None:
+            watcher.cancel()
 
     try:
         asyncio.run(run())

@@ -26,7 +26,10 @@ from s2_local.clock import Clock
 from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
 from s2_local.store import DiskStore, Store
 
-__all__ = ["Server", "ServerProcess", "build_app", "listen", "serve"]
+__all__ = ["PARENT_PID_ENV", "Server", "ServerProcess", "build_app", "listen", "serve"]
+
+PARENT_PID_ENV = "S2_LOCAL_PARENT_PID"
+"""Set by :class:`ServerProcess` for its child: shut down once that parent is gone."""
 
 log = logging.getLogger("s2_local.server")
 apply_hypercorn_tuning()
@@ -224,7 +227,7 @@ class ServerProcess:
         ]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
-        env = dict(os.environ)
+        env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}  # it exits when we are gone
         if self.root_token is not None:
             args.append("--auth")
             env["S2_LOCAL_ROOT_TOKEN"] = self.root_token
