@@ -125,3 +125,20 @@ def test_frame_decoder_takes_any_bytes(chunks: list[bytes], valid: bytes) -> Non
     payload = valid * 40  # over 1 KiB when not empty: sent zstd-compressed
     frames = FrameDecoder().feed(encode_frame(payload, Codec.ZSTD))
     assert [f.payload for f in frames] == [payload]
+
+
+def test_requests_beyond_the_stream_limit_open_more_connections() -> None:
+    """A server allowing 2 concurrent streams: 10 concurrent calls all succeed, on ≥ 5 connections."""
+    body = json.dumps({"tail": {"seq_num": 7, "timestamp": 0}}).encode()
+    with EvilServer(max_concurrent_streams=2, delay=0.2) as server:
+        server.answer = Answer(200, [("content-type", "application/json")], body)
+
+        async def call() -> list[int]:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            async with S2("t", endpoints=endpoints) as s2:
+                stream = s2["fuzz-basin"]["s"]
+                tails = await asyncio.gather(*(stream.check_tail() for _ in range(10)))
+            return [t.seq_num for t in tails]
+
+        assert asyncio.run(call()) == [7] * 10
+        assert server.connections >= 5

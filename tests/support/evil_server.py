@@ -15,6 +15,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 from support.background import BackgroundServer
 
@@ -31,22 +32,39 @@ class Answer:
 class EvilServer(BackgroundServer):
     """Serves :attr:`answer` on ``127.0.0.1:<port>`` from its own thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_concurrent_streams: int | None = None, delay: float = 0.0) -> None:
         super().__init__("evil-server")
         self.answer = Answer()
+        self.max_concurrent_streams = max_concurrent_streams
+        self.delay = delay
+        """Seconds each answer waits."""
+        self.connections = 0
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
         conn.initiate_connection()
+        if self.max_concurrent_streams is not None:
+            conn.update_settings(
+                {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_concurrent_streams}
+            )
         writer.write(conn.data_to_send())
-        with contextlib.suppress(OSError, h2.exceptions.H2Error):
-            while data := await reader.read(65536):
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        self._respond(conn, event.stream_id)
+
+        def answer(stream_id: int) -> None:
+            with contextlib.suppress(h2.exceptions.H2Error):
+                self._respond(conn, stream_id)
                 writer.write(conn.data_to_send())
-                await writer.drain()
-        writer.close()
+
+        try:
+            with contextlib.suppress(OSError, h2.exceptions.H2Error):
+                while data := await reader.read(65536):
+                    for event in conn.receive_data(data):
+                        if isinstance(event, h2.events.RequestReceived):
+                            self._loop.call_later(self.delay, answer, event.stream_id)
+                    writer.write(conn.data_to_send())
+                    await writer.drain()
+        finally:
+            writer.close()
 
     def _respond(self, conn: h2.connection.H2Connection, stream_id: int) -> None:
         answer = self.answer
