@@ -1,12 +1,17 @@
-"""HTTP/2 receive windows for hypercorn.
+"""Two adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
 
-hypercorn keeps h2's default 64 KiB receive window (per stream and per
-connection) and offers no setting for it, so a client pipelining appends waits
-for a WINDOW_UPDATE round trip every 64 KiB; on this project's benchmark that
-halved append throughput. :func:`apply` makes hypercorn advertise 16 MiB windows
-(the S2 Python SDK asks for 10 MiB on its side). It is applied once, at import of
-:mod:`s2_local.server`, and leaves hypercorn untouched if its internals differ
-from the versions this was written for.
+1. Receive windows: hypercorn keeps h2's default 64 KiB receive window (per
+   stream and per connection) and offers no setting for it, so a client
+   pipelining appends waits for a WINDOW_UPDATE round trip every 64 KiB; on this
+   project's benchmark that halved append throughput. hypercorn is made to
+   advertise 16 MiB windows (the S2 Python SDK asks for 10 MiB on its side).
+2. Late request data: a client may end its request (an empty DATA frame with
+   END_STREAM) after the response already completed; hypercorn then looks the
+   closed stream up, fails with a KeyError and drops the whole connection with
+   every other stream on it. Data for a stream it already closed is ignored.
+
+Applied once, at import of :mod:`s2_local.server`; hypercorn is left untouched
+if its internals differ from the versions this was written for.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ def apply() -> None:
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
             },
         )
+        if type(getattr(self, "streams", None)) is dict:
+            self.streams = _ClosedStreamsIgnored(self.streams)
 
     async def initiate(self: Any, *args: Any, **kwargs: Any) -> None:
         await original_initiate(self, *args, **kwargs)
@@ -59,3 +66,17 @@ def apply() -> None:
     H2Protocol.__init__ = __init__  # type: ignore[method-assign]
     H2Protocol.initiate = initiate  # type: ignore[method-assign]
     _applied = True
+
+
+class _ClosedStream:
+    """Stands in for a stream hypercorn already closed: events for it are dropped."""
+
+    async def handle(self, event: object) -> None:
+        return None
+
+
+class _ClosedStreamsIgnored(dict[int, Any]):
+    """hypercorn's stream table, answering lookups of closed streams with a no-op."""
+
+    def __missing__(self, stream_id: int) -> _ClosedStream:
+        return _ClosedStream()
