@@ -30,6 +30,7 @@ _WINDOW = 10 * 1024 * 1024
 # The connection's receive window: large, so that a reader that stops consuming one
 # stream (bounded by _WINDOW) cannot stall the other streams sharing the connection.
 _CONNECTION_WINDOW = 2**31 - 1
+_CLOSE_TIMEOUT = 2.0
 _READ_CHUNK = 256 * 1024
 
 
@@ -250,8 +251,9 @@ class DuplexConnection:
                 await self._pump
         if self._writer is not None:
             self._writer.close()
-            with contextlib.suppress(OSError, ssl.SSLError):
-                await self._writer.wait_closed()
+            with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+                # bounded: a TLS peer that never answers close_notify must not hold us
+                await asyncio.wait_for(self._writer.wait_closed(), _CLOSE_TIMEOUT)
 
     def _write_pending(self) -> None:
         data = self._h2.data_to_send()
