@@ -19,14 +19,14 @@ CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformanc
 
 
 def test_generated_requests_get_no_server_error_and_conforming_responses(
-    s2_server: S2TestServer,
+    s2_server: S2TestServer, tmp_path: Path
 ) -> None:
     cli = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
         [str(cli), "run", str(SPEC), "--url", f"{s2_server.account_endpoint}/v1",
          "--checks", CHECKS, "--max-examples", "15", "--seed", "1", "--no-color",
          "-H", f"Authorization: Bearer {s2_server.access_token}"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,  # its cache goes there
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
     assert " passed" in result.stdout and "generated" in result.stdout, result.stdout[-2000:]
