@@ -14,17 +14,22 @@ from s2_sdk.sync import connect
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_and_summarises() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S2_")}
-    env["S2_DEMO_RECORDS"] = "3000"
+def _run_demo(**env: str) -> subprocess.CompletedProcess[str]:
+    """tools/demo.py with ``env`` in place of the caller's ``S2_*`` variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("S2_")}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "demo.py")],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env={**clean, **env},
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_demo_runs_and_summarises() -> None:
+    proc = _run_demo(S2_DEMO_RECORDS="3000")
     assert "records produced     3,000" in proc.stdout
     assert "3,000 records, in order, no gaps" in proc.stdout
     assert "#2999: 'event 2999'" in proc.stdout
@@ -34,16 +39,7 @@ def test_demo_runs_and_summarises() -> None:
 
 
 def test_demo_uses_the_s2_it_is_given(s2_server: S2TestServer) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("S2_")}
-    env.update(s2_server.env(), S2_DEMO_RECORDS="2000")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "demo.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_demo(**s2_server.env(), S2_DEMO_RECORDS="2000")
     assert f"S2 at {s2_server.account_endpoint}" in proc.stdout
     assert "embedded" not in proc.stdout
     assert "2,000 records, in order, no gaps" in proc.stdout

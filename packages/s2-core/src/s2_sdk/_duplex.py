@@ -114,12 +114,13 @@ class DuplexStream:
         return b"".join(chunks)
 
     def reset(self) -> None:
-        """Abandon the stream (RST_STREAM CANCEL)."""
+        """Abandon the stream (RST_STREAM CANCEL) and forget it."""
         if not self._ended and self._error is None:
             with contextlib.suppress(h2.exceptions.H2Error):
                 self._conn._h2.reset_stream(self.stream_id, h2.errors.ErrorCodes.CANCEL)
                 self._conn._write_pending()
         self._fail(DuplexError("stream reset by the client"))
+        self._conn._streams.pop(self.stream_id, None)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

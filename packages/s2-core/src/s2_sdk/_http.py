@@ -17,7 +17,7 @@ from importlib.metadata import version
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from s2_sdk._duplex import DuplexConnection, DuplexError, DuplexStream
+from s2_sdk._duplex import DuplexConnection, DuplexStream
 from s2_sdk._errors import S2ClientError, server_error
 from s2_sdk._options import Compression, Retry, Timeout
 from s2_sdk._retry import RetryAfter, is_retryable, run_with_retries
@@ -28,15 +28,11 @@ from s2_sdk.protocol import (
     decompress,
 )
 
-__all__ = ["USER_AGENT", "HttpClient", "Response", "TransportError"]
+__all__ = ["USER_AGENT", "HttpClient", "Response"]
 
 T = TypeVar("T")
 
 USER_AGENT = f"s2-core-python/{version('s2-core')}"
-
-
-class TransportError(DuplexError):
-    """The connection failed while streaming a response (retryable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,24 +185,20 @@ class HttpClient:
 
         Raises the mapped error for non-2xx. The request timeout bounds the wait for
         the response headers; the body is read without one (read sessions enforce
-        their own heartbeat deadline). Connection failures raise :class:`TransportError`.
+        their own heartbeat deadline). Connection failures raise
+        :class:`~s2_sdk._duplex.DuplexError` or :class:`~s2_sdk._duplex.ConnectError`.
         """
-        try:
-            async with asyncio.timeout(self.timeout.request.total_seconds()):
-                stream = await self._open(method, _target(path, params), dict(headers or {}), None)
-                try:
-                    status, _ = await stream.response()
-                    if status >= 400:
-                        raise server_error(status, await stream.read_all())
-                except BaseException:
-                    stream.reset()
-                    raise
-        except (DuplexError, OSError) as e:
-            raise TransportError(f"{type(e).__name__}: {e}") from e
+        async with asyncio.timeout(self.timeout.request.total_seconds()):
+            stream = await self._open(method, _target(path, params), dict(headers or {}), None)
+            try:
+                status, _ = await stream.response()
+                if status >= 400:
+                    raise server_error(status, await stream.read_all())
+            except BaseException:
+                stream.reset()
+                raise
         try:
             yield _chunks(stream)
-        except DuplexError as e:
-            raise TransportError(str(e)) from e
         finally:
             stream.reset()
 
