@@ -125,7 +125,9 @@ def test_outage_queues_bounded_counts_drops_and_delivers_after_restart(tmp_path:
     figures = logging_outage(tmp_path, records=500, max_queue=200)
     assert figures.intact and figures.duplicates == 0, figures
     dropped = int(figures.notes[0].split()[0])
-    assert 300 <= dropped < 500, figures  # the queue held 200, the newest ones
+    # the queue held 200 (the newest), plus the few the sink had taken out to send when the
+    # server went away; every other record was dropped and counted (intact: none unaccounted)
+    assert 250 <= dropped <= 300, figures
     assert figures.notes[1].startswith("queue peaked at 200 "), figures
     assert float(figures.notes[2].split()[3]) < 50, figures  # ms: no call waited on the network
 
