@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -55,12 +56,14 @@ def read_traces(
         follow: Keep waiting for new records instead of stopping at the tail.
         client: A blocking client (default: from the ``S2_*`` environment variables).
     """
-    client = client or connect()
-    session = client[basin][stream].read_session(
-        start=start or SeqNum(0), clamp_to_tail=True, wait=None if follow else 0
-    )
-    with session:
-        for batch in session:
-            for record in batch.records:
-                if not record.is_command_record():
-                    yield record.seq_num, decode_record(record)
+    with contextlib.ExitStack() as owned:
+        if client is None:  # ours to close, with its connections, when the reading stops
+            client = owned.enter_context(connect())
+        session = client[basin][stream].read_session(
+            start=start or SeqNum(0), clamp_to_tail=True, wait=None if follow else 0
+        )
+        with session:
+            for batch in session:
+                for record in batch.records:
+                    if not record.is_command_record():
+                        yield record.seq_num, decode_record(record)
