@@ -29,7 +29,7 @@ from s2_sdk.protocol import (
 if TYPE_CHECKING:
     from s2_sdk._stream import S2Stream
 
-__all__ = ["AppendSession", "BatchSubmitTicket"]
+__all__ = ["AppendSession", "BatchSubmitTicket", "is_connected"]
 
 
 class AckTimeoutError(TimeoutError):
@@ -132,6 +132,7 @@ class AppendSession:
         self._closing = False
         self._acked_since_attempt = False
         self._current: DuplexStream | None = None
+        self._connected = False
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -210,6 +211,7 @@ class AppendSession:
         return self._current is not None and self._current.sent_data
 
     def _abandon_current(self) -> None:
+        self._connected = False
         if self._current is not None:
             self._current.reset()
             self._current = None
@@ -233,6 +235,7 @@ class AppendSession:
             while (chunk := await stream.receive()) is not None:
                 body += chunk
             raise server_error(status, body)
+        self._connected = True
         receiver = asyncio.create_task(self._receive(stream))
         sender = asyncio.create_task(self._send(stream))
         try:
@@ -319,3 +322,11 @@ class AppendSession:
                 batch.future.exception()
         self._inflight.clear()
         self._queue.clear()
+
+
+def is_connected(session: AppendSession) -> bool:
+    """Whether the session has a live connection (not connecting or waiting to retry).
+
+    For senders that should hold back new batches while the server is unreachable.
+    """
+    return session._connected

@@ -29,17 +29,37 @@ def parse(message: type[M], data: bytes) -> M:
         raise S2ClientError(f"malformed {message.__name__} from the server: {e}") from e
 
 
+_HEADER_BLOCKS: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
+_MAX_HEADER_BLOCKS = 256
+
+
+def _header_block(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """``headers`` serialized as an AppendRecord holding only them, cached by value.
+
+    Records of one producer tend to repeat a few header sets (content type, level,
+    source), and merging a cached block costs a third of adding each header.
+    """
+    key = tuple(headers)
+    block = _HEADER_BLOCKS.get(key)
+    if block is None:
+        if len(_HEADER_BLOCKS) >= _MAX_HEADER_BLOCKS:
+            _HEADER_BLOCKS.clear()
+        record = pb.AppendRecord(headers=[pb.Header(name=n, value=v) for n, v in headers])
+        block = _HEADER_BLOCKS[key] = record.SerializeToString()
+    return block
+
+
 def append_input_pb(inp: AppendInput) -> pb.AppendInput:
     """An AppendInput as protobuf."""
     out = pb.AppendInput()
-    records = out.records
+    add = out.records.add
     try:
         for r in inp.records:
-            rec = records.add(body=r.body)
-            if r.timestamp is not None:
-                rec.timestamp = r.timestamp
-            for name, value in r.headers:
-                rec.headers.add(name=name, value=value)
+            rec = (
+                add(body=r.body) if r.timestamp is None else add(body=r.body, timestamp=r.timestamp)
+            )
+            if r.headers:
+                rec.MergeFromString(_header_block(r.headers))
     except (TypeError, ValueError) as e:
         raise S2ClientError(
             f"record bodies, header names and header values must be bytes ({e})"

@@ -3,10 +3,12 @@
 ``put`` runs on the caller's thread and never blocks: it appends to a bounded
 queue (dropping the oldest or the newest record when full, and counting drops)
 and wakes a pump on the shared ``s2_sdk`` bridge loop. Memory is bounded by
-``max_queue`` queued records plus one chunk (at most 1000) in flight. The pump hands records
-as batches to one append session per stream, waits for their acknowledgements,
-and puts back (at the front) whatever failed, so an outage delays delivery
-instead of losing records, as long as the queue has room.
+``max_queue`` queued items plus a few chunks (of at most 1000) in flight. Items are
+whatever the caller cheaply captured; the pump renders them into records (off the
+caller's thread), hands those as batches to one append session per stream, waits
+for their acknowledgements, and puts the items that failed back at the front of the
+queue, so an outage delays delivery instead of losing records, as long as the queue
+has room.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from s2_sdk import AppendInput, Batching, Record, S2ServerError, metered_bytes
-from s2_sdk._append_session import AppendSession, BatchSubmitTicket
+from s2_sdk._append_session import AppendSession, BatchSubmitTicket, is_connected
 from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk.sync import S2
 
@@ -30,7 +32,14 @@ __all__ = ["LogSink", "Overflow", "Render"]
 
 Overflow = Literal["drop_oldest", "drop_newest"]
 Render = Callable[[Any], Record]
-"""Turns a queued item into a record, on the bridge thread (off the caller's thread)."""
+"""Turns a queued item into a record, on the bridge thread (off the caller's thread).
+
+Items should hold only strings, bytes and numbers (in tuples) so that, while queued,
+the garbage collector does not track them.
+"""
+_Entry = tuple[str, Any, "tuple[bytes, tuple[tuple[bytes, bytes], ...], int | None] | None"]
+"""A queued record: (stream, item for ``render``, or the record it rendered to, kept as
+plain data when it failed and waits to be sent again)."""
 _CHUNK = 1000
 _MAX_CHUNKS_IN_FLIGHT = 8
 _DROP_REPORT_INTERVAL = 10.0
@@ -49,7 +58,7 @@ class LogSink:
         batching: Batching,
         create_streams: bool,
         max_streams: int,
-        render: Render | None = None,
+        render: Render,
     ) -> None:
         if overflow not in ("drop_oldest", "drop_newest"):
             raise ValueError(f"overflow must be drop_oldest or drop_newest, not {overflow!r}")
@@ -70,7 +79,7 @@ class LogSink:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue: deque[tuple[str, Any]] = deque()
+        self._queue: deque[_Entry] = deque()
         self._inflight = 0
         self._scheduled = False
         self._closed = False
@@ -79,7 +88,7 @@ class LogSink:
         self._sessions: OrderedDict[str, AppendSession] = OrderedDict()
         self._created: set[str] = set()
         self._closing: set[asyncio.Future[None]] = set()
-        self._settling: deque[asyncio.Future[list[tuple[str, Any]]]] = deque()
+        self._settling: deque[asyncio.Future[list[_Entry]]] = deque()
         self._failed = False
         self._reported = self.dropped
         self._last_report = 0.0
@@ -98,8 +107,8 @@ class LogSink:
 
     # -- caller side -----------------------------------------------------------------
 
-    def put(self, stream: str, record: Any) -> None:
-        """Queue a record (or an item for ``render``); never blocks, never raises."""
+    def put(self, stream: str, item: Any) -> None:
+        """Queue an item for ``render``; never blocks, never raises."""
         if self._pid != os.getpid():
             self.reset_after_fork()
         with self._lock:
@@ -111,7 +120,7 @@ class LogSink:
                 if self.overflow == "drop_newest":
                     return
                 self._queue.popleft()
-            self._queue.append((stream, record))
+            self._queue.append((stream, item, None))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -204,22 +213,26 @@ class LogSink:
     async def _run(self) -> None:
         assert self._wake is not None
         delay = 0.1
-        failed: list[tuple[str, Any]] = []
+        failed: list[_Entry] = []
         while True:
             await self._wake.wait()
             self._wake.clear()
             with self._lock:
                 self._scheduled = False
             while not self._failed:
+                # Until the sessions are connected (at start, after a failure), one record
+                # at a time: an unreachable server costs this thread, and through the
+                # GIL the application, next to nothing.
+                connected = bool(self._sessions) and all(map(is_connected, self._sessions.values()))
                 with self._lock:
-                    n = min(len(self._queue), _CHUNK)
+                    n = min(len(self._queue), _CHUNK if connected else 1)
                     chunk = [self._queue.popleft() for _ in range(n)]
                     self._inflight += n
                 if not chunk:
                     break
-                settling = asyncio.ensure_future(self._settle(chunk, await self._submit(chunk)))
+                settling = asyncio.ensure_future(self._settle(await self._submit(chunk)))
                 self._settling.append(settling)
-                while len(self._settling) > _MAX_CHUNKS_IN_FLIGHT:
+                while len(self._settling) > (_MAX_CHUNKS_IN_FLIGHT if connected else 0):
                     failed += await self._settling.popleft()
             while self._settling:
                 failed += await self._settling.popleft()
@@ -237,7 +250,7 @@ class LogSink:
                 delay = 0.1
                 await self._report_drops()
 
-    def _requeue(self, failed: list[tuple[str, Any]]) -> None:
+    def _requeue(self, failed: list[_Entry]) -> None:
         room = self.max_queue - len(self._queue)
         if room < len(failed):
             self.dropped += len(failed) - room
@@ -245,56 +258,86 @@ class LogSink:
         self._queue.extendleft(reversed(failed))
 
     async def _submit(
-        self, chunk: list[tuple[str, Any]]
-    ) -> list[tuple[range, BatchSubmitTicket | BaseException]]:
-        """Hand a chunk to the sessions as batches (rendering queued items first)."""
-        render = self.render
-        for i, (stream, item) in enumerate(chunk):
-            if render is not None and not isinstance(item, Record):
-                chunk[i] = (stream, render(item))  # a retry re-sends the rendered record
-        submitted: list[tuple[range, BatchSubmitTicket | BaseException]] = []
-        start = 0
-        while start < len(chunk):
-            stream = chunk[start][0]
-            end, size = start, 0
-            while (
-                end < len(chunk)
-                and chunk[end][0] == stream
-                and end - start < self.batching.max_records
-            ):
-                rsize = metered_bytes([chunk[end][1]])
-                if end > start and size + rsize > self.batching.max_bytes:
-                    break
-                size += rsize
-                end += 1
+        self, chunk: list[_Entry]
+    ) -> list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]]:
+        """Render a chunk and hand it to the sessions as batches (one per run of a stream).
+
+        Returns each batch's records with its ticket (or the error that stopped
+        submission, with every record not yet submitted). An item that fails to
+        render is dropped and counted.
+        """
+        rendered: list[tuple[str, Record]] = []
+        for stream, item, done in chunk:
             try:
-                session = await self._session(stream)
-                records = [record for _, record in chunk[start:end]]
-                submitted.append((range(start, end), await session.submit(AppendInput(records))))
+                if done is None:
+                    record = self.render(item)
+                else:
+                    record = Record(done[0], list(done[1]), done[2])
+            except Exception:
+                with self._lock:
+                    self._inflight -= 1
+                    self.dropped += 1
+                continue
+            rendered.append((stream, record))
+        submitted: list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]] = []
+        start = 0
+        while start < len(rendered):
+            end = self._batch_end(rendered, start)
+            batch = rendered[start:end]
+            try:
+                session = await self._session(batch[0][0])
+                ticket: BatchSubmitTicket | BaseException = await session.submit(
+                    AppendInput([record for _, record in batch])
+                )
             except Exception as e:
-                submitted.append((range(start, len(chunk)), e))
+                ticket = e
+                batch += rendered[end:]
+            submitted.append((batch, ticket))
+            if isinstance(ticket, BaseException):
                 break
             start = end
         return submitted
 
+    def _batch_end(self, rendered: list[tuple[str, Record]], start: int) -> int:
+        """Where the batch starting at ``start`` ends: one stream, within the batching limits."""
+        stream = rendered[start][0]
+        end = start + 1
+        limit = min(len(rendered), start + self.batching.max_records)
+        while end < limit and rendered[end][0] == stream:
+            end += 1
+        records = [record for _, record in rendered[start:end]]
+        if metered_bytes(records) <= self.batching.max_bytes:
+            return end
+        end, size = start, 0
+        for record in records:
+            size += metered_bytes((record,))
+            if end > start and size > self.batching.max_bytes:
+                break
+            end += 1
+        return end
+
     async def _settle(
-        self,
-        chunk: list[tuple[str, Any]],
-        submitted: list[tuple[range, BatchSubmitTicket | BaseException]],
-    ) -> list[tuple[str, Any]]:
-        """Wait for a chunk's acknowledgements; return what failed (to go back in the queue)."""
-        failed: list[tuple[str, Any]] = []
-        for indices, ticket in submitted:
+        self, submitted: list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]]
+    ) -> list[_Entry]:
+        """Wait for a chunk's acknowledgements; return what failed, to be queued again.
+
+        Failed records go back as plain data (bytes and tuples), which the garbage
+        collector need not track while they wait.
+        """
+        failed: list[_Entry] = []
+        sent = 0
+        for batch, ticket in submitted:
+            sent += len(batch)
             if not isinstance(ticket, BaseException):
                 try:
                     await ticket
                     continue
                 except Exception:
                     pass
-            failed.extend(chunk[i] for i in indices)
+            failed.extend((s, None, (r.body, tuple(r.headers), r.timestamp)) for s, r in batch)
         with self._lock:
-            self._inflight -= len(chunk) - len(failed)  # the failed stay pending until requeued
-            self.delivered += len(chunk) - len(failed)
+            self._inflight -= sent - len(failed)  # the failed stay pending until requeued
+            self.delivered += sent - len(failed)
             if failed:
                 self._failed = True
         return failed

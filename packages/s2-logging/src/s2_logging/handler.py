@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
+from typing import Any
 
-from s2_sdk import Batching, Record
+from s2_sdk import Batching, Record, metered_bytes
 from s2_sdk._bridge import on_bridge_thread
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 from s2_sdk.sync import connect
 
-from s2_logging._format import event_of, render_event
+from s2_logging._format import Event, capture, render_event
 from s2_logging._sink import LogSink, Overflow
 
 __all__ = ["S2Handler"]
 
 _HOST = socket.gethostname()
 _TRUNCATED = b"s2-truncated"
+_JSON = (b"content-type", b"application/json")
+_ATTRIBUTES = {"level": "levelname", "logger": "name"}
+_MAX_CACHED_HEADERS = 1024
 
 
-def encode_record(body: bytes, headers: list[tuple[bytes, bytes]], timestamp: int | None) -> Record:
+def encode_record(
+    body: bytes, headers: Sequence[tuple[bytes, bytes]], timestamp: int | None
+) -> Record:
     """A record within the 1 MiB limit: oversized bodies are cut, marked by a header."""
-    size = 8 + len(body) + sum(2 + len(n) + len(v) for n, v in headers)
-    if size > MAX_RECORD_METERED_BYTES:
-        marker = (_TRUNCATED, str(len(body)).encode())
-        room = MAX_RECORD_METERED_BYTES - (size - len(body)) - (2 + len(marker[0]) + len(marker[1]))
-        body = body[: max(room, 0)]
-        headers = [*headers, marker]
-    return Record(body=body, headers=headers, timestamp=timestamp)
+    record = Record(body=body, headers=list(headers), timestamp=timestamp)
+    size = metered_bytes((record,))
+    if size <= MAX_RECORD_METERED_BYTES:
+        return record
+    marker = (_TRUNCATED, str(len(body)).encode())
+    room = MAX_RECORD_METERED_BYTES - (size - len(body)) - (2 + len(marker[0]) + len(marker[1]))
+    return Record(body=body[: max(room, 0)], headers=[*headers, marker], timestamp=timestamp)
 
 
 class S2Handler(logging.Handler):
@@ -81,6 +88,12 @@ class S2Handler(logging.Handler):
         self.flush_timeout = float(flush_timeout)
         self.header_fields = tuple(header_fields)
         self._templated = "{" in stream
+        self._header_cache: dict[Any, tuple[tuple[tuple[bytes, bytes], ...], int]] = {}
+        self._header_names = tuple(field.encode() for field in self.header_fields)
+        self._header_attributes = tuple(_ATTRIBUTES.get(f, f) for f in self.header_fields)
+        self._header_values = (  # one C call reads every header field
+            attrgetter(*self._header_attributes) if self._header_attributes else None
+        )
         client = connect(access_token, account_endpoint, basin_endpoint)
         self._sink = LogSink(
             client,
@@ -90,7 +103,7 @@ class S2Handler(logging.Handler):
             batching=Batching(max_records=max_batch_records),
             create_streams=create_stream,
             max_streams=max_streams,
-            render=_render,
+            render=self._render,
         )
         self._closed = False
 
@@ -112,37 +125,61 @@ class S2Handler(logging.Handler):
             name=record.name, levelname=record.levelname, hostname=_HOST
         )
 
-    def _headers(self, record: logging.LogRecord) -> list[tuple[str, str]]:
-        headers = []
-        for field in self.header_fields:
-            if field == "level":
-                value = record.levelname
-            elif field == "logger":
-                value = record.name
-            else:
-                value = str(getattr(record, field, ""))
-            headers.append((field, value))
-        return headers
+    def _capture_headers(self, record: logging.LogRecord) -> tuple[Any, ...]:
+        if self._header_values is None:
+            return ()
+        try:
+            values = self._header_values(record)
+            return values if len(self._header_attributes) > 1 else (values,)
+        except AttributeError:  # a field this record does not have: an empty value
+            return tuple(getattr(record, a, "") for a in self._header_attributes)
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record for S2 (never blocks on the network, never raises).
 
-        With the default JSON body, only the record's fields are captured here; the
-        JSON is rendered on the bridge thread. A user formatter runs here.
+        With the default JSON body, what the body needs is captured here and the JSON
+        is rendered on the delivery thread. A user formatter runs here.
         """
         if on_bridge_thread():
             return
         try:
-            headers = self._headers(record)
-            timestamp = int(record.created * 1000)
-            if self.formatter is None:
-                item: object = (event_of(record), headers, timestamp)
-            else:
-                body = self.formatter.format(record).encode()
-                item = encode_record(body, _encode_headers(headers), timestamp)
+            payload = capture(record) if self.formatter is None else self.format(record).encode()
+            item = (self._capture_headers(record), int(record.created * 1000), payload)
             self._sink.put(self.stream_for(record), item)
         except Exception:
             self.handleError(record)
+
+    def _render(self, item: tuple[tuple[Any, ...], int, Event | bytes]) -> Record:
+        """A queued item as a record (on the delivery thread)."""
+        values, timestamp, payload = item
+        formatted = isinstance(payload, bytes)
+        headers, headers_size = self._headers_for(values, formatted)
+        body = payload if isinstance(payload, bytes) else render_event(payload)
+        if 8 + len(body) + headers_size <= MAX_RECORD_METERED_BYTES:
+            return Record(body, list(headers), timestamp)
+        return encode_record(body, headers, timestamp)
+
+    def _headers_for(
+        self, values: tuple[Any, ...], formatted: bool
+    ) -> tuple[tuple[tuple[bytes, bytes], ...], int]:
+        """Encoded headers for captured field values, and their metered size (cached)."""
+        key: tuple[tuple[Any, ...], bool] | None = (values, formatted)
+        try:
+            return self._header_cache[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable field value
+            key = None
+        names = self._header_names
+        headers = tuple(
+            (name, str(value).encode()) for name, value in zip(names, values, strict=True)
+        ) + (() if formatted else (_JSON,))
+        found = headers, metered_bytes((Record(b"", list(headers)),)) - 8
+        if key is not None:
+            if len(self._header_cache) >= _MAX_CACHED_HEADERS:
+                self._header_cache.clear()
+            self._header_cache[key] = found
+        return found
 
     def flush(self) -> None:
         """Wait, at most ``flush_timeout``, until queued records are acknowledged.
@@ -170,16 +207,6 @@ class S2Handler(logging.Handler):
     def _at_fork_reinit(self) -> None:
         super()._at_fork_reinit()  # type: ignore[misc]
         self._sink.reset_after_fork()
-
-
-def _encode_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(name.encode(), value.encode()) for name, value in headers]
-
-
-def _render(item: tuple[dict[str, object], list[tuple[str, str]], int]) -> Record:
-    event, headers, timestamp = item
-    encoded = [*_encode_headers(headers), (b"content-type", b"application/json")]
-    return encode_record(render_event(event), encoded, timestamp)
 
 
 def _holds_logging_lock() -> bool:

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from s2_sdk import Batching
+from s2_sdk import Batching, Record
 from s2_sdk.sync import connect
 
 from s2_logging._format import trace_context
@@ -22,6 +22,10 @@ from s2_logging.handler import encode_record
 __all__ = ["S2Logger", "S2LoggerFactory"]
 
 _HEADER_KEYS = ("level", "logger", "trace_id")
+
+
+def _render(item: tuple[bytes, tuple[tuple[bytes, bytes], ...], int]) -> Record:
+    return encode_record(*item)
 
 
 class S2Logger:
@@ -47,13 +51,11 @@ class S2Logger:
                 fields["logger"] = self.name
             body = json.dumps(fields, default=repr, ensure_ascii=False).encode()
         fields.setdefault("level", method)
-        headers = [
-            (key.encode(), str(fields[key]).encode()) for key in _HEADER_KEYS if key in fields
-        ]
-        headers.append((b"content-type", b"application/json"))
-        self._factory.sink.put(
-            self._factory.stream, encode_record(body, headers, int(time.time() * 1000))
+        headers = (
+            *((key.encode(), str(fields[key]).encode()) for key in _HEADER_KEYS if key in fields),
+            (b"content-type", b"application/json"),
         )
+        self._factory.sink.put(self._factory.stream, (body, headers, int(time.time() * 1000)))
 
     def msg(self, *args: Any, **event: Any) -> None:
         """Queue an event (structlog calls this for every level)."""
@@ -113,6 +115,7 @@ class S2LoggerFactory:
             batching=Batching(),
             create_streams=create_stream,
             max_streams=1,
+            render=_render,
         )
 
     def __call__(self, *args: Any) -> S2Logger:
