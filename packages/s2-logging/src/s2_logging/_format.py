@@ -70,8 +70,9 @@ def capture(record: logging.LogRecord) -> Event:
     """What the JSON body needs from ``record``, read now (on the logging thread)."""
     fields = record.__dict__
     extra = None
-    if fields.keys() - _STANDARD:
-        extra = tuple((k, v) for k, v in fields.items() if k not in _STANDARD)
+    extra_keys = fields.keys() - _STANDARD
+    if extra_keys:
+        extra = tuple([(k, fields[k]) for k in sorted(extra_keys)])
     exception: tuple[str | None, str | None, str] | None = None
     if record.exc_info and record.exc_info[0] is not None:
         exc_type, exc, tb = record.exc_info
