@@ -24,7 +24,7 @@ import queue
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from s2_local.server import ServerProcess
 from s2_logging import S2Handler
@@ -50,19 +50,32 @@ def held_delivery() -> Iterator[None]:
         release.set()
 
 
-def caller_cost(handler: logging.Handler, n: int = N_CALLS, runs: int = 3) -> float:
-    """Mean seconds per logger.info on the calling thread (best of ``runs``)."""
-    log = logging.getLogger(f"bench.{id(handler)}")
-    log.handlers[:] = [handler]
-    log.propagate = False
-    log.setLevel(logging.INFO)
-    means = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for i in range(n):
-            log.info("request %d handled", i, extra={"path": "/orders", "status": 200})
-        means.append((time.perf_counter() - start) / n)
-    return min(means)
+def caller_costs(
+    handlers: list[logging.Handler],
+    clock: Callable[[], float] = time.perf_counter,
+    rounds: int = 9,
+    n: int = N_CALLS // 5,
+) -> list[float]:
+    """Seconds per ``logger.info`` on the calling thread, for each handler.
+
+    Rounds alternate between the handlers, so that noise from other processes on
+    the machine hits them alike; each keeps its best round.
+    """
+    logs = []
+    for handler in handlers:
+        log = logging.getLogger(f"bench.{id(handler)}")
+        log.handlers[:] = [handler]
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        logs.append(log)
+    best = [float("inf")] * len(logs)
+    for _ in range(rounds):
+        for k, log in enumerate(logs):
+            start = clock()
+            for i in range(n):
+                log.info("request %d handled", i, extra={"path": "/orders", "status": 200})
+            best[k] = min(best[k], (clock() - start) / n)
+    return best
 
 
 def worst_calls(log: logging.Logger, n: int = N_OUTAGE) -> tuple[float, float, list[float]]:
@@ -97,17 +110,16 @@ def main() -> None:
     try:
         with connect("bench", server.endpoint) as client:
             client.create_basin("bench-logging")
-        sink = queue.SimpleQueue()  # type: ignore[var-annotated]
-        baseline = caller_cost(logging.handlers.QueueHandler(sink))
         handler = S2Handler(
             "bench-logging", "cost", access_token="bench", account_endpoint=server.endpoint,
             max_queue=1_000_000,
         )  # fmt: skip
-        ours = caller_cost(handler)
+        with held_delivery():  # CPU time of the call itself
+            base_cpu, alone = caller_costs(
+                [logging.handlers.QueueHandler(queue.SimpleQueue()), handler], time.thread_time
+            )
         handler.flush()
-        assert handler.dropped == 0
-        with held_delivery():
-            alone = caller_cost(handler, runs=1)
+        baseline, ours = caller_costs([logging.handlers.QueueHandler(queue.SimpleQueue()), handler])
         handler.flush()
         assert handler.dropped == 0
         handler.close()
@@ -157,9 +169,10 @@ def main() -> None:
     finally:
         server.stop()
     print(
-        f"caller cost per logger.info: QueueHandler {baseline * 1e6:.1f} µs; S2Handler alone "
-        f"{alone * 1e6:.1f} µs, ratio {alone / baseline:.2f}; with delivery alongside "
-        f"{ours * 1e6:.1f} µs, ratio {ours / baseline:.2f} (target <= 1.5)"
+        f"caller cost per logger.info (target <= 1.5x QueueHandler): the call's own CPU time "
+        f"(delivery held) S2Handler {alone * 1e6:.1f} µs, QueueHandler {base_cpu * 1e6:.1f} µs, "
+        f"ratio {alone / base_cpu:.2f}; wall time with delivery running alongside S2Handler "
+        f"{ours * 1e6:.1f} µs, QueueHandler {baseline * 1e6:.1f} µs, ratio {ours / baseline:.2f}"
     )
     print(
         f"sustained delivery: {delivered / elapsed:,.0f} records/s logged and delivered from one "
