@@ -127,6 +127,25 @@ def test_results_success_failure_and_long_poll(app: Celery, worker: None, basin:
         assert states_written[-1] == b"SUCCESS"
 
 
+def test_sending_a_task_creates_its_result_stream(app: Celery, basin: str) -> None:
+    result = app.tasks["add"].delay(1, 2)  # no worker: the task waits in the queue
+    name = f"results/celery-task-meta-{result.id}"
+    try:
+        with connect() as client:
+            deadline = time.monotonic() + 10
+            while name not in [s.name for s in client[basin].list_streams(prefix="results/").items]:
+                assert time.monotonic() < deadline, "on_task_call did not create the stream"
+                time.sleep(0.05)
+            assert records(client, basin, name) == []
+            assert client[basin].get_stream_config(name).retention_policy == 3600
+        worker_side = S2Backend(app=app, url=app.conf.result_backend)
+        worker_side.store_result(result.id, 3, states.SUCCESS)  # appends to the stream
+        assert result.get(timeout=5) == 3
+    finally:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(app.conf.task_default_queue)
+
+
 def test_failures_keep_their_own_expiry(app: Celery, basin: str) -> None:
     app.conf.result_failure_expires = 600
     backend = S2Backend(app=app, url=app.conf.result_backend)  # reads the setting anew

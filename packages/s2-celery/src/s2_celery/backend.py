@@ -14,6 +14,7 @@ of polling every half second.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 import time
@@ -39,6 +40,7 @@ from s2_sdk import (
     StreamConfig,
     TailOffset,
 )
+from s2_sdk._bridge import bridge
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 from s2_sdk.sync import S2, connect
 
@@ -48,6 +50,30 @@ _MAX_VALUE = MAX_RECORD_METERED_BYTES - 256
 _clients: dict[tuple[str | None, str | None, str | None, int], S2] = {}
 _clients_lock = threading.Lock()
 _LONG_POLL = 20
+_MAX_KNOWN_STREAMS = 10_000
+
+
+class _KnownStreams:
+    """Names of streams known to exist, the most recent ``_MAX_KNOWN_STREAMS`` (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._names[name] = None
+            if len(self._names) > _MAX_KNOWN_STREAMS:
+                del self._names[next(iter(self._names))]
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            self._names.pop(name, None)
+
+
 _GONE = ("stream_not_found", "stream_deletion_pending")
 
 
@@ -79,7 +105,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         self._basin_endpoint = query.get("basin_endpoint") or options.get("basin_endpoint")
         self._client: S2 | None = None
         self._pid = 0
-        self._created: set[str] = set()
+        self._created = _KnownStreams()
         self._chord_part = threading.local()
         failure_expires = self.app.conf.get("result_failure_expires")
         self.failure_expires = (
@@ -113,7 +139,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                     client = _clients[key] = connect(*key[:3])
             self._client = client
             self._pid = os.getpid()
-            self._created = set()
+            self._created = _KnownStreams()
         return self._client
 
     def _name(self, key: bytes | str) -> str:
@@ -137,6 +163,31 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         created = self.client[self.basin].create_stream_if_missing(name, config=config)
         self._created.add(name)
         return created
+
+    def on_task_call(self, producer: Any, task_id: str) -> dict[str, Any]:
+        """As a task is sent, create its result stream in the background.
+
+        The worker then stores the result with a single append, and a client that
+        waits finds the stream there to long-poll. Best effort: sending never waits
+        for it or fails because of it (the worker creates the stream if need be).
+        """
+        name = self._name(self.get_key_for_task(task_id))
+        if name in self._created:
+            return {}
+        try:
+            basin = self.client.client()[self.basin]
+            config = self._stream_config(self.expires)
+            creating = bridge().submit(basin.create_stream(name, config=config))
+        except Exception:
+            return {}
+
+        def created(future: concurrent.futures.Future[Any]) -> None:
+            error = None if future.cancelled() else future.exception()
+            if error is None or getattr(error, "code", None) == "resource_already_exists":
+                self._created.add(name)
+
+        creating.add_done_callback(created)
+        return {}
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Transient S2 failures may be retried (``result_backend_always_retry``)."""
@@ -206,7 +257,10 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             )
         name = self._name(key)
         failed = state == states.FAILURE and self.failure_expires != self.expires
-        created = self._ensure(name, self.failure_expires if failed else None)
+        expires = self.failure_expires if failed else None
+        group = key_is_group(key)
+        # a task's stream was usually created when the task was sent (on_task_call)
+        created = self._ensure(name, expires) if group else False
         record = Record(body=body, headers=[(b"state", state.encode())])
 
         def unless_succeeded(last: Any) -> Record | None:
@@ -214,11 +268,20 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                 return None  # never overwrite a success
             return record
 
-        group = key_is_group(key)
-        # a task's stream is usually empty here: its first state is also its last
-        if not self._compare_and_append(
-            name, unless_succeeded, read_last=not group, tail=None if group else 0
-        ):
+        def append() -> bool:
+            # a task's stream is usually empty here: its first state is also its last
+            return self._compare_and_append(
+                name, unless_succeeded, read_last=not group, tail=None if group else 0
+            )
+
+        try:
+            appended = append()
+        except S2ServerError as e:
+            if group or e.code not in _GONE:
+                raise
+            created = self._ensure(name, expires)
+            appended = append()
+        if not appended:
             return
         if failed and not created:  # the task's stream began with the usual retention
             config = self._stream_config(self.failure_expires)
@@ -356,12 +419,20 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         no_ack: bool = True,
         on_interval: Any = None,
     ) -> dict[str, Any]:
-        """Wait for a task's result with long-poll reads (no interval polling)."""
+        """Wait for a task's result with long-poll reads (no interval polling).
+
+        The first read starts at the stream's first record: it answers at once with
+        the states stored so far, or waits for the first one, in one request.
+        """
         self._ensure_not_eager()
+        cached = self._cache.get(task_id)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         deadline = None if timeout is None else time.monotonic() + timeout
         name = self._name(self.get_key_for_task(task_id))
-        meta: dict[str, Any] = self.get_task_meta(task_id)
+        meta: dict[str, Any] = {"status": states.PENDING, "result": None}
         position = 0  # the next record to wait for
+        missing = False  # the stream is known not to exist yet
         while meta["status"] not in states.READY_STATES:
             if on_interval:
                 on_interval()
@@ -370,15 +441,16 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                 raise CeleryTimeoutError("The operation timed out.")
             wait = max(1, min(int(remaining), _LONG_POLL))
             try:
-                if position == 0:
+                if missing:
                     self._ensure(name)  # so that the read below can wait on it
+                    missing = False
                 batch = self.client[self.basin][name].read(
                     start=SeqNum(position), clamp_to_tail=True, wait=wait
                 )
             except (S2ServerError, S2ClientError) as e:
                 if isinstance(e, S2ServerError) and e.code in _GONE:
-                    self._created.discard(name)  # forgotten meanwhile: wait on a new one
-                    position = 0
+                    self._created.discard(name)  # not created yet, or forgotten meanwhile
+                    position, missing = 0, True
                     continue
                 if not (self.always_retry and self.exception_safe_to_retry(e)):
                     raise
@@ -387,6 +459,8 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             if batch.records:
                 position = batch.records[-1].seq_num + 1
                 meta = self.decode_result(batch.records[-1].body)
+        if meta["status"] == states.SUCCESS:
+            self._cache[task_id] = meta
         return meta
 
 
