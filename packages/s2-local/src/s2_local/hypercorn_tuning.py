@@ -9,6 +9,10 @@
    END_STREAM) after the response already completed; hypercorn then looks the
    closed stream up, fails with a KeyError and drops the whole connection with
    every other stream on it. Data for a stream it already closed is ignored.
+3. Idle timer at shutdown: a connection whose task group is already shutting down
+   (server stopping with sessions open) still restarts its idle timer; the task
+   group refuses the task, and the refusal surfaced as an unhandled error with a
+   traceback plus a "coroutine was never awaited" warning. The timer is skipped.
 
 Applied once, at import of :mod:`s2_local.server`; hypercorn is left untouched
 if its internals differ from the versions this was written for.
@@ -16,7 +20,10 @@ if its internals differ from the versions this was written for.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import h2.settings
@@ -65,7 +72,32 @@ def apply() -> None:
 
     H2Protocol.__init__ = __init__  # type: ignore[method-assign]
     H2Protocol.initiate = initiate  # type: ignore[method-assign]
+    _skip_idle_timer_when_closing()
     _applied = True
+
+
+def _skip_idle_timer_when_closing() -> None:
+    try:
+        from hypercorn.asyncio.worker_context import AsyncioSingleTask
+    except ImportError:
+        return
+    if not hasattr(AsyncioSingleTask, "restart"):
+        return
+
+    async def restart(self: Any, task_group: Any, action: Callable[[], Any]) -> None:
+        async with self._lock:
+            if self._handle is not None:
+                self._handle.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._handle
+            timer = action()
+            try:
+                self._handle = task_group._task_group.create_task(timer)
+            except RuntimeError:  # the connection's task group is shutting down
+                timer.close()
+                self._handle = None
+
+    AsyncioSingleTask.restart = restart  # type: ignore[method-assign]
 
 
 class _ClosedStream:
