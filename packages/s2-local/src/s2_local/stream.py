@@ -21,6 +21,7 @@ from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
     MAX_FENCING_TOKEN_BYTES,
+    MAX_RECORD_METERED_BYTES,
     command_of,
     pb,
     record_error,
@@ -81,14 +82,19 @@ def check_append_input(inp: pb.AppendInput) -> array[int]:
     total = 0
     for r in records:
         headers = r.headers
-        size = 8 + len(r.body)
+        body = r.body
+        size = 8 + len(body)
         if headers:
+            unnamed = False  # a command record, or an invalid header
             for h in headers:
-                size += 2 + len(h.name) + len(h.value)
-            error = record_error(headers, r.body, size)
-            if error:
-                raise ApiError("invalid", error)
-        elif size > MAX_BATCH_METERED_BYTES:
+                name = h.name
+                size += 2 + len(name) + len(h.value)
+                unnamed = unnamed or not name
+            if unnamed or size > MAX_RECORD_METERED_BYTES:
+                error = record_error(headers, body, size)
+                if error:
+                    raise ApiError("invalid", error)
+        elif size > MAX_RECORD_METERED_BYTES:
             raise ApiError("invalid", "record must have metered size less than 1 MiB")
         metered.append(size)
         total += size
