@@ -21,10 +21,9 @@ from typing import Any
 
 __all__ = ["Event", "S2JsonFormatter", "capture", "render_event", "trace_context"]
 
-_STANDARD = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
-)
+_PLAIN = logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+_PLAIN_SIZE = len(_PLAIN)  # a record with no more attributes than this has no extra fields
+_STANDARD = frozenset(_PLAIN | {"message", "asctime", "taskName"})
 _ENCODER = json.JSONEncoder(default=repr, ensure_ascii=False, separators=(",", ":"))
 
 Event = tuple[Any, ...]
@@ -70,9 +69,10 @@ def capture(record: logging.LogRecord) -> Event:
     """What the JSON body needs from ``record``, read now (on the logging thread)."""
     fields = record.__dict__
     extra = None
-    extra_keys = fields.keys() - _STANDARD
-    if extra_keys:
-        extra = tuple([(k, fields[k]) for k in sorted(extra_keys)])
+    if len(fields) > _PLAIN_SIZE:
+        extra_keys = fields.keys() - _STANDARD
+        if extra_keys:
+            extra = tuple([(k, fields[k]) for k in sorted(extra_keys)])
     exception: tuple[str | None, str | None, str] | None = None
     if record.exc_info and record.exc_info[0] is not None:
         exc_type, exc, tb = record.exc_info
