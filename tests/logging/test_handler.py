@@ -130,6 +130,7 @@ def test_outage_queues_bounded_counts_drops_and_delivers_after_restart(tmp_path:
     assert 250 <= dropped <= 300, figures
     assert figures.notes[1].startswith("queue peaked at 200 "), figures
     assert float(figures.notes[2].split()[3]) < 50, figures  # ms: no call waited on the network
+    assert int(figures.notes[3].split()[2]) <= 1, figures  # while down, one record probes
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

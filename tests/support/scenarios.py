@@ -413,6 +413,11 @@ def logging_outage(data_dir: Path, *, records: int, max_queue: int) -> Figures:
             log.warning("during %d", i)
             worst = max(worst, time.perf_counter() - t)
             queued = max(queued, len(handler._sink._queue))
+        time.sleep(0.5)  # the sink has met the outage by now: it should only be probing
+        inflight = 0
+        for _ in range(20):
+            inflight = max(inflight, handler._sink._inflight)
+            time.sleep(0.05)
         server = ServerProcess(data_dir=data_dir, port=port).start()
         deadline = time.monotonic() + 60
         while handler._sink.pending and time.monotonic() < deadline:
@@ -437,5 +442,6 @@ def logging_outage(data_dir: Path, *, records: int, max_queue: int) -> Figures:
         f"{handler.dropped:,} dropped and counted, {len(during):,} delivered after the restart",
         f"queue peaked at {queued:,} of {max_queue:,}",
         f"slowest logging call {worst * 1e3:.2f} ms",
+        f"at most {inflight} record(s) in flight while down",
     ]
     return figures
