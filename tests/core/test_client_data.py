@@ -168,3 +168,18 @@ async def test_connection_refused_is_a_client_error() -> None:
     ) as client:
         with pytest.raises(S2ClientError):
             await client.list_basins()
+
+
+async def test_headers_round_trip_whatever_their_variety(stream: S2Stream) -> None:
+    """Header sets repeated, all different (past the encoder's cache), and given as lists."""
+    records = [
+        Record(body=b"%d" % i, headers=[(b"level", b"INFO"), (b"n", b"%d" % (i % 300))])
+        for i in range(600)
+    ]
+    records.append(Record(body=b"lists", headers=[[b"a", b"1"], [b"b", b"2"]]))  # type: ignore[list-item]
+    await stream.append(AppendInput(records=records[:500]))
+    await stream.append(AppendInput(records=records[500:]))
+    got = (await stream.read(start=SeqNum(0))).records
+    assert [(r.body, r.headers) for r in got] == [
+        (r.body, [tuple(h) for h in r.headers]) for r in records
+    ]

@@ -40,12 +40,17 @@ def _header_block(headers: list[tuple[bytes, bytes]]) -> bytes:
     source), and merging a cached block costs a third of adding each header.
     """
     key = tuple(headers)
-    block = _HEADER_BLOCKS.get(key)
+    try:
+        block = _HEADER_BLOCKS.get(key)
+    except TypeError:  # pairs given as lists: fine, but not a cache key
+        key, block = None, None
     if block is None:
-        if len(_HEADER_BLOCKS) >= _MAX_HEADER_BLOCKS:
-            _HEADER_BLOCKS.clear()
         record = pb.AppendRecord(headers=[pb.Header(name=n, value=v) for n, v in headers])
-        block = _HEADER_BLOCKS[key] = record.SerializeToString()
+        block = record.SerializeToString()
+        if key is not None:
+            if len(_HEADER_BLOCKS) >= _MAX_HEADER_BLOCKS:
+                _HEADER_BLOCKS.clear()
+            _HEADER_BLOCKS[key] = block
     return block
 
 
