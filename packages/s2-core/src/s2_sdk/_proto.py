@@ -39,7 +39,7 @@ def _header_block(headers: list[tuple[bytes, bytes]]) -> bytes:
     Records of one producer tend to repeat a few header sets (content type, level,
     source), and merging a cached block costs a third of adding each header.
     """
-    key = tuple(headers)
+    key: tuple[tuple[bytes, bytes], ...] | None = tuple(headers)
     try:
         block = _HEADER_BLOCKS.get(key)
     except TypeError:  # pairs given as lists: fine, but not a cache key
