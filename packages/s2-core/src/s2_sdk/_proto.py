@@ -39,15 +39,16 @@ def _header_block(headers: list[tuple[bytes, bytes]]) -> bytes:
     Records of one producer tend to repeat a few header sets (content type, level,
     source), and merging a cached block costs a third of adding each header.
     """
-    key: tuple[tuple[bytes, bytes], ...] | None = tuple(headers)
+    key = tuple(headers)
     try:
         block = _HEADER_BLOCKS.get(key)
+        cacheable = True
     except TypeError:  # pairs given as lists: fine, but not a cache key
-        key, block = None, None
+        block, cacheable = None, False
     if block is None:
         record = pb.AppendRecord(headers=[pb.Header(name=n, value=v) for n, v in headers])
         block = record.SerializeToString()
-        if key is not None:
+        if cacheable:
             if len(_HEADER_BLOCKS) >= _MAX_HEADER_BLOCKS:
                 _HEADER_BLOCKS.clear()
             _HEADER_BLOCKS[key] = block
