@@ -145,9 +145,9 @@ class DuplexConnection:
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._tls else 80)
         self._authority = parts.netloc
-        self._h2 = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
-        )
+        # made once connected: an H2Connection holds reference cycles, which a failed
+        # attempt (say, every retry while a server is down) would leave to the collector
+        self._h2: h2.connection.H2Connection
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._streams: dict[int, DuplexStream] = {}
@@ -176,6 +176,9 @@ class DuplexConnection:
             if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
                 writer.close()
                 raise ConnectError(f"{self._authority} does not speak HTTP/2")
+        self._h2 = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        )
         self._h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -198,8 +201,10 @@ class DuplexConnection:
     @property
     def available(self) -> bool:
         """Open, and below the server's limit of concurrent streams."""
-        return self._closed is None and (
-            self._h2.open_outbound_streams < self._h2.remote_settings.max_concurrent_streams
+        return (
+            self._closed is None
+            and self._writer is not None
+            and (self._h2.open_outbound_streams < self._h2.remote_settings.max_concurrent_streams)
         )
 
     @property
