@@ -41,9 +41,10 @@ def encode_record(
 class S2Handler(logging.Handler):
     """Writes log records to an S2 stream without ever blocking the caller.
 
-    ``emit`` formats the record (JSON by default, or the handler's formatter) and
-    queues it; delivery runs on the shared ``s2_sdk`` background loop through one
-    append session per stream. Records produced by that delivery (the ``s2_sdk``,
+    ``emit`` captures the record and queues it: with the default body, what the JSON
+    needs is read at call time and the JSON is rendered on the shared ``s2_sdk``
+    background loop; a formatter set on the handler runs in ``emit``. Delivery runs
+    on that loop through one append session per stream. Records produced by that delivery (the ``s2_sdk``,
     ``h2`` and ``asyncio`` loggers on the bridge thread) are ignored.
 
     Args:
