@@ -44,8 +44,9 @@ class S2Handler(logging.Handler):
     ``emit`` captures the record and queues it: with the default body, what the JSON
     needs is read at call time and the JSON is rendered on the shared ``s2_sdk``
     background loop; a formatter set on the handler runs in ``emit``. Delivery runs
-    on that loop through one append session per stream. Records produced by that delivery (the ``s2_sdk``,
-    ``h2`` and ``asyncio`` loggers on the bridge thread) are ignored.
+    on that loop through one append session per stream. Records produced by that
+    delivery (the ``s2_sdk``, ``h2`` and ``asyncio`` loggers on the bridge thread) are
+    ignored.
 
     Args:
         basin: The basin to write to.
