@@ -11,8 +11,8 @@ import threading
 
 import pytest
 from s2_local.pytest_plugin import S2TestServer
-from s2_sdk import AppendInput, Endpoints, ReadLimit, Record, S2ClientError, SeqNum
-from s2_sdk.sync import S2
+from s2_sdk import AppendInput, CommandRecord, Endpoints, ReadLimit, Record, S2ClientError, SeqNum
+from s2_sdk.sync import S2, read_records
 from support.rest import unique_basin
 
 
@@ -70,6 +70,29 @@ def test_blocking_producer_and_read_session(client: S2) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_read_records_to_the_tail(
+    client: S2, s2_server: S2TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_basin()
+    client.create_basin(name)
+    client[name].create_stream("r")
+    stream = client[name]["r"]
+    stream.append(AppendInput([Record(b"a"), CommandRecord.fence("f"), Record(b"b")]))
+    everything = list(read_records(name, "r", client=client))
+    assert [r.seq_num for r in everything] == [0, 1, 2]
+    assert [
+        r.body for r in read_records(name, "r", ignore_command_records=True, client=client)
+    ] == [
+        b"a",
+        b"b",
+    ]
+    # no client given: one from the environment, closed when the iteration ends
+    monkeypatch.setenv("S2_ACCESS_TOKEN", "t")
+    monkeypatch.setenv("S2_ACCOUNT_ENDPOINT", s2_server.account_endpoint)
+    monkeypatch.setenv("S2_BASIN_ENDPOINT", s2_server.basin_endpoint)
+    assert [r.body for r in read_records(name, "r", start=SeqNum(2))] == [b"b"]
+
+
 def test_facade_works_in_a_forked_child(client: S2) -> None:
     name = unique_basin()
     client.create_basin(name)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import os
 import threading
@@ -47,12 +48,13 @@ from s2_sdk._records import (
     ReadLimit,
     Record,
     SeqNum,
+    SequencedRecord,
     StreamPosition,
     TailOffset,
     Timestamp,
 )
 
-__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream", "connect"]
+__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream", "connect", "read_records"]
 
 T = TypeVar("T")
 
@@ -206,6 +208,35 @@ def connect(
     basin = basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT") or account
     endpoints = Endpoints(account, basin) if account and basin else Endpoints.default()
     return S2(token, endpoints=endpoints, **options)
+
+
+def read_records(
+    basin: str,
+    stream: str,
+    *,
+    start: SeqNum | Timestamp | TailOffset | None = None,
+    follow: bool = False,
+    ignore_command_records: bool = False,
+    client: S2 | None = None,
+) -> Iterator[SequencedRecord]:
+    """A stream's records from ``start`` (default: the first) to its tail, or on, live,
+    with ``follow``.
+
+    Without ``client``, one is made by :func:`connect` and closed, with its
+    connections, when the iteration ends. This is how plugins' readers walk a stream.
+    """
+    with contextlib.ExitStack() as owned:
+        if client is None:
+            client = owned.enter_context(connect())
+        session = client[basin][stream].read_session(
+            start=start or SeqNum(0),
+            clamp_to_tail=True,
+            wait=None if follow else 0,
+            ignore_command_records=ignore_command_records,
+        )
+        with session:
+            for batch in session:
+                yield from batch.records
 
 
 class S2Basin:

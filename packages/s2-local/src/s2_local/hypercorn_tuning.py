@@ -1,4 +1,4 @@
-"""Two adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
+"""Three adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
 
 1. Receive windows: hypercorn keeps h2's default 64 KiB receive window (per
    stream and per connection) and offers no setting for it, so a client

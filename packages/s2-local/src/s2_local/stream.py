@@ -84,18 +84,15 @@ def check_append_input(inp: pb.AppendInput) -> array[int]:
         headers = r.headers
         body = r.body
         size = 8 + len(body)
-        if headers:
-            unnamed = False  # a command record, or an invalid header
-            for h in headers:
-                name = h.name
-                size += 2 + len(name) + len(h.value)
-                unnamed = unnamed or not name
-            if unnamed or size > MAX_RECORD_METERED_BYTES:
-                error = record_error(headers, body, size)
-                if error:
-                    raise ApiError("invalid", error)
-        elif size > MAX_RECORD_METERED_BYTES:
-            raise ApiError("invalid", "record must have metered size less than 1 MiB")
+        unnamed = False  # a command record, or an invalid header
+        for h in headers:
+            name = h.name
+            size += 2 + len(name) + len(h.value)
+            unnamed = unnamed or not name
+        if unnamed or size > MAX_RECORD_METERED_BYTES:  # the full check only when it can fail
+            error = record_error(headers, body, size)
+            if error:
+                raise ApiError("invalid", error)
         metered.append(size)
         total += size
     if total > MAX_BATCH_METERED_BYTES:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from s2_sdk import SeqNum, Timestamp
-from s2_sdk.sync import S2, connect
+from s2_sdk.sync import S2, read_records
 
 __all__ = ["LEVELS", "read_log_events"]
 
@@ -42,23 +41,15 @@ def read_log_events(
     if since is not None:
         start = Timestamp(max(int((time.time() - since.total_seconds()) * 1000), 0))
     minimum = LEVELS.get((level or "").upper(), 0)
-    with contextlib.ExitStack() as owned:
-        if client is None:  # ours to close, with its connections, when the reading stops
-            client = owned.enter_context(connect())
-        session = client[basin][stream].read_session(
-            start=start, clamp_to_tail=True, wait=None if follow else 0
-        )
-        with session:
-            for batch in session:
-                for record in batch.records:
-                    try:
-                        event = json.loads(record.body)
-                    except ValueError:
-                        event = None
-                    if not isinstance(event, dict):
-                        event = {"message": record.body.decode(errors="replace")}
-                    if LEVELS.get(str(event.get("level", "")).upper(), 0) < minimum:
-                        continue
-                    event["seq_num"] = record.seq_num
-                    event["s2_timestamp"] = record.timestamp
-                    yield event
+    for record in read_records(basin, stream, start=start, follow=follow, client=client):
+        try:
+            event = json.loads(record.body)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            event = {"message": record.body.decode(errors="replace")}
+        if LEVELS.get(str(event.get("level", "")).upper(), 0) < minimum:
+            continue
+        event["seq_num"] = record.seq_num
+        event["s2_timestamp"] = record.timestamp
+        yield event

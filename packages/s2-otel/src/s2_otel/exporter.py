@@ -105,15 +105,12 @@ class S2SpanExporter(SpanExporter):
             return SpanExportResult.SUCCESS
         deadline = time.monotonic() + self.timeout
         try:
+            by_resource: dict[int, list[ReadableSpan]] = {}  # a provider's spans share one
+            for span in spans:
+                by_resource.setdefault(id(span.resource), []).append(span)
             by_stream: dict[str, list[ReadableSpan]] = {}
-            if "{service_name}" not in self.stream:
-                by_stream[self.stream] = list(spans)
-            else:  # one stream per service: spans of one provider share its resource
-                by_resource: dict[int, list[ReadableSpan]] = {}
-                for span in spans:
-                    by_resource.setdefault(id(span.resource), []).append(span)
-                for group in by_resource.values():
-                    by_stream.setdefault(self._stream_for(group), []).extend(group)
+            for group in by_resource.values():
+                by_stream.setdefault(self._stream_for(group), []).extend(group)
             dropped = self.dropped_spans
             for stream, group in by_stream.items():
                 records = self._records(group)

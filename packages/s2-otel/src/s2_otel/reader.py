@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from s2_sdk import SeqNum, SequencedRecord, Timestamp
-from s2_sdk.sync import S2, connect
+from s2_sdk.sync import S2, read_records
 
 __all__ = ["decode_record", "read_traces"]
 
@@ -56,14 +55,8 @@ def read_traces(
         follow: Keep waiting for new records instead of stopping at the tail.
         client: A blocking client (default: from the ``S2_*`` environment variables).
     """
-    with contextlib.ExitStack() as owned:
-        if client is None:  # ours to close, with its connections, when the reading stops
-            client = owned.enter_context(connect())
-        session = client[basin][stream].read_session(
-            start=start or SeqNum(0), clamp_to_tail=True, wait=None if follow else 0
-        )
-        with session:
-            for batch in session:
-                for record in batch.records:
-                    if not record.is_command_record():
-                        yield record.seq_num, decode_record(record)
+    records = read_records(
+        basin, stream, start=start, follow=follow, ignore_command_records=True, client=client
+    )
+    for record in records:
+        yield record.seq_num, decode_record(record)
