@@ -3,10 +3,10 @@
 ``put`` runs on the caller's thread and never blocks: it appends to a bounded
 queue (dropping the oldest or the newest record when full, and counting drops)
 and wakes a pump on the shared ``s2_sdk`` bridge loop. Memory is bounded by
-``max_queue`` queued items plus a few chunks (of at most 1000) in flight. Items are
-whatever the caller cheaply captured; the pump renders them into records (off the
+``max_queue`` queued entries plus a few chunks (of at most 1000) in flight. Entries
+are whatever the caller cheaply captured; the pump renders them into records (off the
 caller's thread), hands those as batches to one append session per stream, waits
-for their acknowledgements, and puts the items that failed back at the front of the
+for their acknowledgements, and puts the records that failed back at the front of the
 queue, so an outage delays delivery instead of losing records, as long as the queue
 has room.
 """
@@ -28,18 +28,19 @@ from s2_sdk._append_session import AppendSession, BatchSubmitTicket, is_connecte
 from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk.sync import S2
 
-__all__ = ["LogSink", "Overflow", "Render"]
+__all__ = ["Entry", "LogSink", "Overflow", "Render"]
 
 Overflow = Literal["drop_oldest", "drop_newest"]
-Render = Callable[[Any], Record]
-"""Turns a queued item into a record, on the bridge thread (off the caller's thread).
+Entry = tuple[Any, ...]
+"""A queued record: a flat tuple, the stream name first, then what ``render`` needs.
 
-Items should hold only strings, bytes and numbers (in tuples) so that, while queued,
-the garbage collector does not track them.
+Entries should hold only strings, bytes and numbers (in tuples) so that, while
+queued, the garbage collector stops tracking them. A record that failed waits to be
+sent again as ``(stream, _RENDERED, body, headers, timestamp)``.
 """
-_Entry = tuple[str, Any, "tuple[bytes, tuple[tuple[bytes, bytes], ...], int | None] | None"]
-"""A queued record: (stream, item for ``render``, or the record it rendered to, kept as
-plain data when it failed and waits to be sent again)."""
+Render = Callable[[Entry], Record]
+"""Turns a queued entry into a record, on the bridge thread (off the caller's thread)."""
+_RENDERED = object()
 _CHUNK = 1000
 _MAX_CHUNKS_IN_FLIGHT = 8
 _DROP_REPORT_INTERVAL = 10.0
@@ -79,7 +80,7 @@ class LogSink:
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._queue: deque[_Entry] = deque()
+        self._queue: deque[Entry] = deque()
         self._inflight = 0
         self._scheduled = False
         self._closed = False
@@ -88,7 +89,7 @@ class LogSink:
         self._sessions: OrderedDict[str, AppendSession] = OrderedDict()
         self._created: set[str] = set()
         self._closing: set[asyncio.Future[None]] = set()
-        self._settling: deque[asyncio.Future[list[_Entry]]] = deque()
+        self._settling: deque[asyncio.Future[list[Entry]]] = deque()
         self._failed = False
         self._reported = self.dropped
         self._last_report = 0.0
@@ -107,8 +108,8 @@ class LogSink:
 
     # -- caller side -----------------------------------------------------------------
 
-    def put(self, stream: str, item: Any) -> None:
-        """Queue an item for ``render``; never blocks, never raises."""
+    def put(self, entry: Entry) -> None:
+        """Queue an entry for ``render``; never blocks, never raises."""
         if self._pid != os.getpid():
             self.reset_after_fork()
         with self._lock:
@@ -120,7 +121,7 @@ class LogSink:
                 if self.overflow == "drop_newest":
                     return
                 self._queue.popleft()
-            self._queue.append((stream, item, None))
+            self._queue.append(entry)
             if self._scheduled:
                 return
             self._scheduled = True
@@ -213,7 +214,7 @@ class LogSink:
     async def _run(self) -> None:
         assert self._wake is not None
         delay = 0.1
-        failed: list[_Entry] = []
+        failed: list[Entry] = []
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -250,7 +251,7 @@ class LogSink:
                 delay = 0.1
                 await self._report_drops()
 
-    def _requeue(self, failed: list[_Entry]) -> None:
+    def _requeue(self, failed: list[Entry]) -> None:
         room = self.max_queue - len(self._queue)
         if room < len(failed):
             self.dropped += len(failed) - room
@@ -258,7 +259,7 @@ class LogSink:
         self._queue.extendleft(reversed(failed))
 
     async def _submit(
-        self, chunk: list[_Entry]
+        self, chunk: list[Entry]
     ) -> list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]]:
         """Render a chunk and hand it to the sessions as batches (one per run of a stream).
 
@@ -267,18 +268,18 @@ class LogSink:
         render is dropped and counted.
         """
         rendered: list[tuple[str, Record]] = []
-        for stream, item, done in chunk:
+        for entry in chunk:
             try:
-                if done is None:
-                    record = self.render(item)
+                if entry[1] is _RENDERED:
+                    record = Record(entry[2], list(entry[3]), entry[4])
                 else:
-                    record = Record(done[0], list(done[1]), done[2])
+                    record = self.render(entry)
             except Exception:
                 with self._lock:
                     self._inflight -= 1
                     self.dropped += 1
                 continue
-            rendered.append((stream, record))
+            rendered.append((entry[0], record))
         submitted: list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]] = []
         start = 0
         while start < len(rendered):
@@ -318,13 +319,13 @@ class LogSink:
 
     async def _settle(
         self, submitted: list[tuple[list[tuple[str, Record]], BatchSubmitTicket | BaseException]]
-    ) -> list[_Entry]:
+    ) -> list[Entry]:
         """Wait for a chunk's acknowledgements; return what failed, to be queued again.
 
         Failed records go back as plain data (bytes and tuples), which the garbage
         collector need not track while they wait.
         """
-        failed: list[_Entry] = []
+        failed: list[Entry] = []
         sent = 0
         for batch, ticket in submitted:
             sent += len(batch)
@@ -334,7 +335,7 @@ class LogSink:
                     continue
                 except Exception:
                     pass
-            failed.extend((s, None, (r.body, tuple(r.headers), r.timestamp)) for s, r in batch)
+            failed.extend((s, _RENDERED, r.body, tuple(r.headers), r.timestamp) for s, r in batch)
         with self._lock:
             self._inflight -= sent - len(failed)  # the failed stay pending until requeued
             self.delivered += sent - len(failed)

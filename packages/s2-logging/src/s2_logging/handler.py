@@ -13,7 +13,7 @@ from s2_sdk._bridge import on_bridge_thread
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 from s2_sdk.sync import connect
 
-from s2_logging._format import Event, capture, render_event
+from s2_logging._format import capture, render_event
 from s2_logging._sink import LogSink, Overflow
 
 __all__ = ["S2Handler"]
@@ -145,18 +145,24 @@ class S2Handler(logging.Handler):
         if on_bridge_thread():
             return
         try:
-            payload = capture(record) if self.formatter is None else self.format(record).encode()
-            item = (self._capture_headers(record), int(record.created * 1000), payload)
-            self._sink.put(self.stream_for(record), item)
+            # One flat tuple per record (the fewer objects queued, the shorter the
+            # collector's pauses on the caller's thread): stream, timestamp, encoded
+            # headers, then the captured event or the formatted body.
+            stream, timestamp = self.stream_for(record), int(record.created * 1000)
+            values = self._capture_headers(record)
+            if self.formatter is None:
+                headers = self._headers_for(values, False)
+                self._sink.put((stream, timestamp, headers, *capture(record)))
+            else:
+                headers = self._headers_for(values, True)
+                self._sink.put((stream, timestamp, headers, self.format(record).encode()))
         except Exception:
             self.handleError(record)
 
-    def _render(self, item: tuple[tuple[Any, ...], int, Event | bytes]) -> Record:
-        """A queued item as a record (on the delivery thread)."""
-        values, timestamp, payload = item
-        formatted = isinstance(payload, bytes)
-        headers, headers_size = self._headers_for(values, formatted)
-        body = payload if isinstance(payload, bytes) else render_event(payload)
+    def _render(self, entry: tuple[Any, ...]) -> Record:
+        """A queued entry as a record (on the delivery thread)."""
+        timestamp, (headers, headers_size), payload = entry[1], entry[2], entry[3]
+        body = payload if isinstance(payload, bytes) else render_event(entry[3:])
         if 8 + len(body) + headers_size <= MAX_RECORD_METERED_BYTES:
             return Record(body, list(headers), timestamp)
         return encode_record(body, headers, timestamp)
@@ -164,7 +170,10 @@ class S2Handler(logging.Handler):
     def _headers_for(
         self, values: tuple[Any, ...], formatted: bool
     ) -> tuple[tuple[tuple[bytes, bytes], ...], int]:
-        """Encoded headers for captured field values, and their metered size (cached)."""
+        """Encoded headers for captured field values, and their metered size.
+
+        Cached, so that queued records share one (long-lived) header object.
+        """
         key: tuple[tuple[Any, ...], bool] | None = (values, formatted)
         try:
             return self._header_cache[key]

@@ -24,8 +24,8 @@ __all__ = ["S2Logger", "S2LoggerFactory"]
 _HEADER_KEYS = ("level", "logger", "trace_id")
 
 
-def _render(item: tuple[bytes, tuple[tuple[bytes, bytes], ...], int]) -> Record:
-    return encode_record(*item)
+def _render(entry: tuple[str, bytes, tuple[tuple[bytes, bytes], ...], int]) -> Record:
+    return encode_record(*entry[1:])
 
 
 class S2Logger:
@@ -55,7 +55,7 @@ class S2Logger:
             *((key.encode(), str(fields[key]).encode()) for key in _HEADER_KEYS if key in fields),
             (b"content-type", b"application/json"),
         )
-        self._factory.sink.put(self._factory.stream, (body, headers, int(time.time() * 1000)))
+        self._factory.sink.put((self._factory.stream, body, headers, int(time.time() * 1000)))
 
     def msg(self, *args: Any, **event: Any) -> None:
         """Queue an event (structlog calls this for every level)."""
