@@ -9,7 +9,9 @@ in-memory s2-local in a child process.
 2. ``AsyncResult.get()`` latency for a task that has already finished (a fresh
    ``AsyncResult`` each time, so nothing comes from a cache): p50 and p99;
 3. the push latency of a waiting ``get()``: from the moment the task body returned
-   (a timestamp it returns) to ``get()`` returning, one task at a time.
+   (a timestamp it returns) to ``get()`` returning, one task at a time;
+4. the floor under 2.: one read of a one-record stream with ``s2_sdk.sync`` and no
+   Celery at all, on the same server (any ``get()`` that asks S2 costs at least this).
 
 The file is not named ``celery.py``: run as a script it would shadow Celery itself.
 """
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from celery import Celery
 from s2_local.server import ServerProcess
+from s2_sdk import AppendInput, Record, SeqNum
 from s2_sdk.sync import connect
 
 BROKER = "redis://127.0.0.1:6379/13"
@@ -93,6 +96,22 @@ def run(backend: str, n: int, env: dict[str, str]) -> tuple[float, list[float], 
             conn.default_channel.client.delete(queue)
 
 
+def read_floor(endpoint: str, n: int = 500) -> list[float]:
+    """Latencies of reading a one-record stream with the blocking client, nothing else."""
+    with connect("bench", endpoint) as client:
+        basin = client[BASIN]
+        basin.create_stream("floor")
+        stream = basin["floor"]
+        stream.append(AppendInput([Record(b"{}")]))
+        latencies = []
+        for _ in range(n):
+            t = time.perf_counter()
+            records = stream.read(start=SeqNum(0), clamp_to_tail=True).records
+            latencies.append(time.perf_counter() - t)
+            assert len(records) == 1
+        return latencies
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     server = ServerProcess().start()
@@ -104,6 +123,7 @@ def main() -> None:
             "redis": run(REDIS_BACKEND, n, {}),
             "s2": run(f"s2://{BASIN}/results", n, s2_env),
         }
+        floor = read_floor(server.endpoint)
     finally:
         server.stop()
     (redis_rate, redis_lat, redis_push), (s2_rate, s2_lat, s2_push) = figures.values()
@@ -120,6 +140,11 @@ def main() -> None:
         f"{pct(s2_lat, 99):.2f} ms, Redis p50 {pct(redis_lat, 50):.2f} ms / p99 "
         f"{pct(redis_lat, 99):.2f} ms, p50 ratio {pct(s2_lat, 50) / pct(redis_lat, 50):.2f} "
         f"(target <= 1.5)"
+    )
+    print(
+        f"floor under get(): one S2 read with s2_sdk.sync, no Celery, p50 {pct(floor, 50):.2f} "
+        f"ms / p99 {pct(floor, 99):.2f} ms; S2 get() p50 is {pct(s2_lat, 50) / pct(floor, 50):.2f}x"
+        f" that, Redis get() p50 is {pct(redis_lat, 50) / pct(floor, 50):.2f}x"
     )
     print(
         f"waiting get(), task end to get() return: S2 p50 {pct(s2_push, 50):.2f} ms / p99 "
