@@ -25,6 +25,7 @@ from s2_sdk import (
     PrefixMatch,
     Record,
     S2Basin,
+    S2ClientError,
     S2ServerError,
     StreamMetricSet,
     TimeseriesInterval,
@@ -98,3 +99,9 @@ async def test_metrics(s2: S2, basin: S2Basin) -> None:
     with pytest.raises(S2ServerError) as err:
         await s2.account_metrics(set=AccountMetricSet.ACCOUNT_OPS, start=10, end=5)
     assert err.value.code == "invalid"
+
+
+@pytest.mark.parametrize("token", ["abc\n", " abc", "abc ", "a\x00b", "a\x7fb"])
+def test_an_access_token_unfit_for_a_header_is_refused_up_front(token: str) -> None:
+    with pytest.raises(S2ClientError, match="control characters or surrounding whitespace"):
+        S2(token)

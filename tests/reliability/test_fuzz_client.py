@@ -112,6 +112,20 @@ def test_any_response_is_a_value_or_a_documented_error(
     asyncio.run(call())
 
 
+@pytest.mark.parametrize("status", ["abc", "20", "2000", ""])
+def test_a_malformed_status_is_a_documented_error(evil: EvilServer, status: str) -> None:
+    """The client checks the response status itself (h2's header validation is off)."""
+    evil.answer = Answer(status, [("content-type", "application/json")], b"{}")
+
+    async def call() -> None:
+        endpoints = Endpoints(evil.endpoint, evil.endpoint)
+        async with S2("t", endpoints=endpoints, retry=Retry(max_attempts=1)) as s2:
+            with pytest.raises(S2Error, match="malformed response status"):
+                await asyncio.wait_for(s2["fuzz-basin"]["s"].check_tail(), 10)
+
+    asyncio.run(call())
+
+
 @settings(max_examples=300, deadline=None)
 @given(chunks=st.lists(st.binary(max_size=64), max_size=8), valid=st.binary(max_size=64))
 def test_frame_decoder_takes_any_bytes(chunks: list[bytes], valid: bytes) -> None:

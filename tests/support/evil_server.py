@@ -24,7 +24,7 @@ from support.background import BackgroundServer
 class Answer:
     """The response every request gets."""
 
-    status: int = 200
+    status: int | str = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
 
@@ -42,7 +42,8 @@ class EvilServer(BackgroundServer):
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        config = h2.config.H2Configuration(client_side=False, validate_outbound_headers=False)
+        conn = h2.connection.H2Connection(config)  # sends even malformed headers
         conn.initiate_connection()
         if self.max_concurrent_streams is not None:
             conn.update_settings(

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._basin import S2Basin, ensure_status
 from s2_sdk._config import BasinConfig
-from s2_sdk._errors import S2ClientError, S2ServerError
+from s2_sdk._errors import S2ServerError
 from s2_sdk._http import HttpClient
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, LocationInfo
 from s2_sdk._json import (
@@ -36,7 +36,13 @@ from s2_sdk._metrics import (
 from s2_sdk._options import Compression, Endpoints, Retry, Timeout
 from s2_sdk._query import list_params, paginate
 from s2_sdk._records import Page
-from s2_sdk._validate import check_access_token_id, check_basin, check_location, check_stream
+from s2_sdk._validate import (
+    check_access_token,
+    check_access_token_id,
+    check_basin,
+    check_location,
+    check_stream,
+)
 
 __all__ = ["S2"]
 
@@ -74,8 +80,7 @@ class S2:
         retry: Retry | None = None,
         compression: Compression = Compression.NONE,
     ) -> None:
-        if not isinstance(access_token, str):
-            raise S2ClientError("access_token must be a str")
+        check_access_token(access_token)
         self._token = access_token
         self._endpoints = endpoints or Endpoints.default()
         self._timeout = timeout or Timeout()

@@ -15,6 +15,7 @@ from s2_sdk.protocol import (
 )
 
 __all__ = [
+    "check_access_token",
     "check_access_token_id",
     "check_append_input",
     "check_basin",
@@ -30,6 +31,17 @@ _U64 = 2**64
 def _check(error: str | None) -> None:
     if error:
         raise S2ClientError(error)
+
+
+def check_access_token(token: object) -> None:
+    """Access tokens: text that can travel in a header (no control characters or
+    surrounding whitespace), so a bad one fails here, not as a protocol error."""
+    if not isinstance(token, str):
+        raise S2ClientError("access_token must be a str")
+    if token != token.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise S2ClientError(
+            "access_token must not contain control characters or surrounding whitespace"
+        )
 
 
 def check_basin(name: str) -> None:
