@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk import AppendInput, CommandRecord, Endpoints, ReadLimit, Record, S2ClientError, SeqNum
+from s2_sdk._bridge import bridge
 from s2_sdk.sync import S2, read_records
 from support.rest import unique_basin
 
@@ -138,3 +141,29 @@ def test_pending_records_are_flushed_at_interpreter_exit(
     assert proc.returncode == 0, proc.stderr
     assert "submitted" in proc.stdout
     assert client[name]["exit"].check_tail().seq_num == 1000
+
+
+def test_a_blocking_call_past_its_timeout_is_cancelled() -> None:
+    """The caller gets S2ClientError at the timeout and the work on the loop stops."""
+    outcome: list[str] = []
+
+    async def slow() -> str:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+        return "finished"
+
+    started = time.monotonic()
+    with pytest.raises(S2ClientError, match="did not finish within 0.2 s"):
+        bridge().run(slow(), timeout=0.2)
+    assert time.monotonic() - started < 2
+    assert bridge().run(asyncio.sleep(0, result="next"), timeout=5) == "next"
+    assert outcome == ["cancelled"]
+
+    async def failing() -> None:
+        raise ValueError("from the loop")
+
+    with pytest.raises(ValueError, match="from the loop"):
+        bridge().run(failing())
