@@ -10,9 +10,12 @@ Usage: ``hatch run bench-logging``. Against an in-memory s2-local in a child pro
    as it can, and the delivery capacity (a queue of records drained, nothing logging);
 3. the worst single ``logger.info`` call while the server is down (after a full
    collection, so that earlier phases' garbage is not charged to it), as measured and
-   with CPython's garbage-collection pauses taken out (those stall every thread, and
-   scale with the whole application's heap, not with the handler), next to the stdlib
-   ``QueueHandler``'s worst call in the same loop.
+   with CPython's garbage-collection pauses taken out (a pause's length depends on
+   everything the application keeps allocating, the handler's queue included), next
+   to the stdlib ``QueueHandler``'s worst call in the same loop.
+
+The file is not named ``logging.py``: run as a script it would shadow the standard
+library's ``logging`` for every module it imports.
 """
 
 from __future__ import annotations
