@@ -61,6 +61,10 @@ class S2:
         retry: Retry configuration. If None, default values are used.
         compression: Compression algorithm for requests and responses. Defaults to NONE.
 
+    Raises:
+        S2ClientError: ``access_token`` is not a str, or holds control characters or
+            surrounding whitespace (it could not travel in a header).
+
     Tip:
         Use as an async context manager to ensure connections are closed::
 
