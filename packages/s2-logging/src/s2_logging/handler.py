@@ -14,7 +14,7 @@ from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 from s2_sdk.sync import connect
 
 from s2_logging._format import capture, render_event
-from s2_logging._sink import LogSink, Overflow
+from s2_logging._sink import Entry, LogSink, Overflow
 
 __all__ = ["S2Handler"]
 
@@ -159,7 +159,7 @@ class S2Handler(logging.Handler):
         except Exception:
             self.handleError(record)
 
-    def _render(self, entry: tuple[Any, ...]) -> Record:
+    def _render(self, entry: Entry) -> Record:
         """A queued entry as a record (on the delivery thread)."""
         timestamp, (headers, headers_size), payload = entry[1], entry[2], entry[3]
         body = payload if isinstance(payload, bytes) else render_event(entry[3:])

@@ -16,7 +16,7 @@ from s2_sdk import Batching, Record
 from s2_sdk.sync import connect
 
 from s2_logging._format import trace_context
-from s2_logging._sink import LogSink, Overflow
+from s2_logging._sink import Entry, LogSink, Overflow
 from s2_logging.handler import encode_record
 
 __all__ = ["S2Logger", "S2LoggerFactory"]
@@ -24,7 +24,7 @@ __all__ = ["S2Logger", "S2LoggerFactory"]
 _HEADER_KEYS = ("level", "logger", "trace_id")
 
 
-def _render(entry: tuple[str, bytes, tuple[tuple[bytes, bytes], ...], int]) -> Record:
+def _render(entry: Entry) -> Record:
     return encode_record(*entry[1:])
 
 
