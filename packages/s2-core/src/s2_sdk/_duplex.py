@@ -113,13 +113,17 @@ class DuplexStream:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def reset(self) -> None:
-        """Abandon the stream (RST_STREAM CANCEL) and forget it."""
+    def reset(
+        self,
+        error: DuplexError | None = None,
+        code: h2.errors.ErrorCodes = h2.errors.ErrorCodes.CANCEL,
+    ) -> None:
+        """Abandon the stream (RST_STREAM ``code``) and forget it; it fails with ``error``."""
         if not self._ended and self._error is None:
             with contextlib.suppress(h2.exceptions.H2Error):
-                self._conn._h2.reset_stream(self.stream_id, h2.errors.ErrorCodes.CANCEL)
+                self._conn._h2.reset_stream(self.stream_id, code)
                 self._conn._write_pending()
-        self._fail(DuplexError("stream reset by the client"))
+        self._fail(error or DuplexError("stream reset by the client"))
         self._conn._streams.pop(self.stream_id, None)
 
     def _raise_if_failed(self) -> None:
@@ -344,10 +348,8 @@ class DuplexConnection:
             headers = {_text(k): _text(v) for k, v in event.headers or []}
             status = headers.pop(":status", "")
             if not (len(status) == 3 and status.isascii() and status.isdigit()):
-                stream._fail(DuplexError(f"malformed response status {status!r}"))
-                with contextlib.suppress(h2.exceptions.H2Error):
-                    self._h2.reset_stream(stream.stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
-                self._streams.pop(stream.stream_id, None)
+                error = DuplexError(f"malformed response status {status!r}")
+                stream.reset(error, h2.errors.ErrorCodes.PROTOCOL_ERROR)
             elif not stream._headers.done():
                 stream._headers.set_result((int(status), headers))
         elif isinstance(event, h2.events.DataReceived):

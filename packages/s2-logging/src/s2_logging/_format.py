@@ -128,9 +128,7 @@ def render_event(event: Event) -> bytes:
         f'"thread_name":{_string(thread_name)}'
     )
     if trace is not None:
-        trace_id, span_id, flags = trace
-        body += f',"trace_id":"{trace_id:032x}","span_id":"{span_id:016x}"'
-        body += f',"trace_flags":"{flags:02x}"'
+        body += "".join(f',"{key}":"{value}"' for key, value in _trace_fields(trace).items())
     return (body + "}").encode()
 
 

@@ -264,7 +264,7 @@ class LogSink:
         """Render a chunk and hand it to the sessions as batches (one per run of a stream).
 
         Returns each batch's records with its ticket (or the error that stopped
-        submission, with every record not yet submitted). An item that fails to
+        submission, with every record not yet submitted). An entry that fails to
         render is dropped and counted.
         """
         rendered: list[tuple[str, Record]] = []

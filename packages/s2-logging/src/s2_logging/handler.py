@@ -148,14 +148,11 @@ class S2Handler(logging.Handler):
             # One flat tuple per record (the fewer objects queued, the shorter the
             # collector's pauses on the caller's thread): stream, timestamp, encoded
             # headers, then the captured event or the formatted body.
+            formatted = self.formatter is not None
+            payload = (self.format(record).encode(),) if formatted else capture(record)
+            headers = self._headers_for(self._capture_headers(record), formatted)
             stream, timestamp = self.stream_for(record), int(record.created * 1000)
-            values = self._capture_headers(record)
-            if self.formatter is None:
-                headers = self._headers_for(values, False)
-                self._sink.put((stream, timestamp, headers, *capture(record)))
-            else:
-                headers = self._headers_for(values, True)
-                self._sink.put((stream, timestamp, headers, self.format(record).encode()))
+            self._sink.put((stream, timestamp, headers, *payload))
         except Exception:
             self.handleError(record)
 
