@@ -9,19 +9,22 @@ import venv
 from pathlib import Path
 
 CACHE = Path(os.environ.get("S2_TEST_CACHE", Path.home() / ".cache" / "s2-python-tests"))
-OFFICIAL_PY_SDK = "s2-sdk==0.13.0"
+OFFICIAL_PY_SDK_VERSION = "0.13.0"
+REFERENCE_PY_SDK_VERSION = "0.8.0"
+"""The release the API reference documents."""
 OFFICIAL_NODE_SDK = "@s2-dev/streamstore@0.27.0"
 
 
-def official_python() -> Path:
-    """A virtualenv with the official `s2-sdk` (it shares our import name)."""
-    home = CACHE / OFFICIAL_PY_SDK.replace("==", "-")
+def official_python(version: str = OFFICIAL_PY_SDK_VERSION) -> Path:
+    """A virtualenv with the official `s2-sdk` of ``version`` (it shares our import name)."""
+    requirement = f"s2-sdk=={version}"
+    home = CACHE / f"s2-sdk-{version}"
     python = home / "bin" / "python"
     if not (home / ".ready").exists():
         shutil.rmtree(home, ignore_errors=True)
         venv.create(home, with_pip=True)
         subprocess.run(
-            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", OFFICIAL_PY_SDK],
+            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", requirement],
             check=True,
         )
         (home / ".ready").touch()

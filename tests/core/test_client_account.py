@@ -27,6 +27,7 @@ from s2_sdk import (
     S2Basin,
     S2ClientError,
     S2ServerError,
+    StorageClass,
     StreamMetricSet,
     TimeseriesInterval,
 )
@@ -35,7 +36,11 @@ from support.rest import unique_basin
 
 async def test_locations(s2: S2) -> None:
     locations = await s2.list_locations()
-    assert LocationInfo("aws:us-east-1", False) in locations
+    classes = ["standard", "express"]
+    assert LocationInfo("aws:us-east-1", False, classes, "express") in locations
+    assert all(
+        StorageClass(c) in StorageClass for loc in locations for c in loc.storage_classes or []
+    )
     default = await s2.get_default_location()
     assert default.name in {loc.name for loc in locations}
     assert (await s2.set_default_location(default.name)) == default
@@ -101,7 +106,7 @@ async def test_metrics(s2: S2, basin: S2Basin) -> None:
     assert err.value.code == "invalid"
 
 
-@pytest.mark.parametrize("token", ["abc\n", " abc", "abc ", "a\x00b", "a\x7fb"])
+@pytest.mark.parametrize("token", ["a\x00b", "a\x7fb", "a\nb"])
 def test_an_access_token_unfit_for_a_header_is_refused_up_front(token: str) -> None:
-    with pytest.raises(S2ClientError, match="control characters or surrounding whitespace"):
+    with pytest.raises(S2ClientError, match="control characters"):
         S2(token)

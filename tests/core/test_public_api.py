@@ -1,4 +1,5 @@
-"""The public API of `s2_sdk` is exactly the API reference (plus `__version__`)."""
+"""The public API of `s2_sdk` is exactly the API reference, plus `__version__` and the error
+types of the published SDK's later releases (0.13 exports those from `s2_sdk._exceptions`)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,18 @@ REFERENCE = {
     "AppendConditionError", "FencingTokenMismatchError", "SeqNumMismatchError",
     "ReadUnwrittenError", "__version__",
 }  # fmt: skip
+LATER_ERRORS = {
+    "ServerDrainingError", "AppendIndefiniteFailureError", "TransportError", "ConnectError",
+    "ReadTimeoutError", "ConnectionClosedError", "ConnectionRetiredError", "ProtocolError",
+}  # fmt: skip
 
 
 def test_all_is_exactly_the_reference() -> None:
-    assert set(s2_sdk.__all__) == REFERENCE
+    assert set(s2_sdk.__all__) == REFERENCE | LATER_ERRORS
+    from s2_sdk import _exceptions
+
+    for name in LATER_ERRORS:
+        assert getattr(_exceptions, name) is getattr(s2_sdk, name)
     assert len(s2_sdk.__all__) == len(set(s2_sdk.__all__))
 
 
@@ -44,7 +53,7 @@ def test_reference_signatures() -> None:
     sig = inspect.signature(s2_sdk.S2Stream.read)
     assert list(sig.parameters) == [
         "self", "start", "limit", "until_timestamp", "clamp_to_tail", "wait",
-        "ignore_command_records",
+        "ignore_command_records", "stream_config",
     ]  # fmt: skip
     assert (
         inspect.signature(s2_sdk.S2Stream.append_session).parameters["max_unacked_bytes"].default
@@ -52,7 +61,7 @@ def test_reference_signatures() -> None:
     )
     producer = inspect.signature(s2_sdk.S2Stream.producer).parameters
     assert list(producer) == [
-        "self", "fencing_token", "match_seq_num", "batching", "max_unacked_bytes"
+        "self", "fencing_token", "match_seq_num", "batching", "max_unacked_bytes", "stream_config"
     ]  # fmt: skip
     assert s2_sdk.Batching().max_bytes == 1024 * 1024 and s2_sdk.Retry().max_attempts == 3
     assert s2_sdk.Timeout().request.total_seconds() == 5

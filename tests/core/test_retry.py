@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from s2_sdk import AppendRetryPolicy, Retry, S2ClientError, S2ServerError
-from s2_sdk._duplex import ConnectError
+from s2_sdk import (
+    AppendIndefiniteFailureError,
+    AppendRetryPolicy,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectionRetiredError,
+    ReadTimeoutError,
+    Retry,
+    S2ClientError,
+    S2ServerError,
+    ServerDrainingError,
+)
 from s2_sdk._retry import (
-    RetryAfter,
-    append_safe,
+    append_retry_on,
     backoff,
     has_no_side_effects,
     is_retryable,
@@ -27,16 +36,21 @@ from s2_sdk._retry import (
         (S2ServerError("transaction_conflict", "x", 409), True, False),
         (S2ServerError("resource_already_exists", "x", 409), False, False),
         (S2ServerError("invalid", "x", 422), False, False),
+        (ServerDrainingError("server_draining", "x", 503), True, True),
         (ConnectError("refused"), True, True),
-        (TimeoutError("slow"), True, False),
-        (ConnectionResetError(), True, False),
+        (ConnectionRetiredError("retired"), True, True),
+        (ReadTimeoutError("slow"), True, False),
+        (ConnectionClosedError("reset"), True, False),
+        (S2ClientError("bad input"), False, False),
+        (AppendIndefiniteFailureError(ConnectError("refused")), False, False),
     ],
 )
 def test_classification(error: BaseException, retryable: bool, no_side_effects: bool) -> None:
     assert is_retryable(error) is retryable
     assert has_no_side_effects(error) is no_side_effects
-    assert append_safe(AppendRetryPolicy.ALL)(error) is retryable
-    assert append_safe(AppendRetryPolicy.NO_SIDE_EFFECTS)(error) is (retryable and no_side_effects)
+    assert append_retry_on(AppendRetryPolicy.ALL)(error) is retryable
+    no_side_effects_policy = append_retry_on(AppendRetryPolicy.NO_SIDE_EFFECTS)
+    assert no_side_effects_policy(error) is (retryable and no_side_effects)
 
 
 def test_backoff_is_jittered_exponential_and_capped() -> None:
@@ -54,7 +68,9 @@ async def test_run_with_retries_attempts_and_retry_after() -> None:
         nonlocal calls
         calls += 1
         if calls < 3:
-            raise RetryAfter(S2ServerError("rate_limited", "slow down", 429), 0.05)
+            error = S2ServerError("rate_limited", "slow down", 429)
+            error._retry_after = 0.05
+            raise error
         return "ok"
 
     assert await run_with_retries(flaky, retry) == "ok" and calls == 3
@@ -83,3 +99,46 @@ async def test_run_with_retries_attempts_and_retry_after() -> None:
     with pytest.raises(S2ServerError):
         await run_with_retries(not_retryable, retry)
     assert seen == 1
+
+
+async def test_a_drain_is_retried_without_using_up_an_attempt() -> None:
+    retry = Retry(max_attempts=1, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
+    calls = 0
+
+    async def draining_twice() -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise ServerDrainingError("server_draining", "draining", 503)
+        return "ok"
+
+    assert await run_with_retries(draining_twice, retry) == "ok" and calls == 3
+
+    async def always_draining() -> str:
+        raise ServerDrainingError("server_draining", "draining", 503)
+
+    with pytest.raises(ServerDrainingError):  # bounded: a server that always drains
+        await run_with_retries(always_draining, retry)
+
+
+async def test_append_uncertainty_is_reported() -> None:
+    retry = Retry(max_attempts=2, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
+    calls = 0
+
+    async def timeout_then_refused() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ReadTimeoutError("the first attempt may have been applied")
+        raise S2ServerError("rate_limited", "definitely not applied", 429)
+
+    with pytest.raises(AppendIndefiniteFailureError) as err:
+        await run_with_retries(timeout_then_refused, retry, track_uncertainty=True)
+    final = err.value.final_attempt_error
+    assert isinstance(final, S2ServerError) and final.code == "rate_limited"
+    assert err.value.__cause__ is final
+
+    calls = 0
+    with pytest.raises(S2ServerError) as plain:  # not an append: no uncertainty reported
+        await run_with_retries(timeout_then_refused, retry)
+    assert plain.value.code == "rate_limited"

@@ -16,8 +16,22 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+from hpack import NeverIndexedHeaderTuple
 
 from support.background import BackgroundServer
+
+
+@dataclass
+class Seen:
+    """A request as it arrived: its headers in order (values decoded), which of them
+    were sent HPACK never-indexed, and its body."""
+
+    headers: list[tuple[str, str]]
+    never_indexed: set[str]
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
 
 
 @dataclass
@@ -39,6 +53,8 @@ class EvilServer(BackgroundServer):
         self.delay = delay
         """Seconds each answer waits."""
         self.connections = 0
+        self.requests: list[Seen] = []
+        """Every request received, in order."""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -61,6 +77,7 @@ class EvilServer(BackgroundServer):
                 while data := await reader.read(65536):
                     for event in conn.receive_data(data):
                         if isinstance(event, h2.events.RequestReceived):
+                            self.requests.append(_seen(event.headers or []))
                             self._loop.call_later(self.delay, answer, event.stream_id)
                     writer.write(conn.data_to_send())
                     await writer.drain()
@@ -77,3 +94,9 @@ class EvilServer(BackgroundServer):
         window = conn.local_flow_control_window(stream_id)
         conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
         conn.end_stream(stream_id)
+
+
+def _seen(headers: list[tuple[bytes, bytes]]) -> Seen:
+    pairs = [(k.decode(), v.decode()) for k, v in headers]
+    secret = {k.decode() for k, _ in (h for h in headers if isinstance(h, NeverIndexedHeaderTuple))}
+    return Seen(pairs, secret)

@@ -14,6 +14,11 @@ Quick start::
     asyncio.run(main())
 
 The low-level wire codec shared with s2-local lives in :mod:`s2_sdk.protocol`.
+
+Beyond the API reference, the names of the published SDK's later releases (up to 0.13)
+are here too: ``ServerDrainingError``, ``AppendIndefiniteFailureError`` and the
+``TransportError`` family, which 0.13 exports only from ``s2_sdk._exceptions`` (where
+they are as well).
 """
 
 import logging as _logging
@@ -40,14 +45,22 @@ from s2_sdk._config import (
     Timestamping,
     TimestampingMode,
 )
-from s2_sdk._errors import (
+from s2_sdk._exceptions import (
     AppendConditionError,
+    AppendIndefiniteFailureError,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectionRetiredError,
     FencingTokenMismatchError,
+    ProtocolError,
+    ReadTimeoutError,
     ReadUnwrittenError,
     S2ClientError,
     S2Error,
     S2ServerError,
     SeqNumMismatchError,
+    ServerDrainingError,
+    TransportError,
 )
 from s2_sdk._info import (
     BasinInfo,
@@ -107,6 +120,7 @@ __all__ = [
     "Accumulation",
     "AppendAck",
     "AppendConditionError",
+    "AppendIndefiniteFailureError",
     "AppendInput",
     "AppendRetryPolicy",
     "AppendSession",
@@ -117,6 +131,9 @@ __all__ = [
     "Batching",
     "CommandRecord",
     "Compression",
+    "ConnectError",
+    "ConnectionClosedError",
+    "ConnectionRetiredError",
     "Encryption",
     "Endpoints",
     "EnsureStatus",
@@ -135,9 +152,11 @@ __all__ = [
     "Permission",
     "PrefixMatch",
     "Producer",
+    "ProtocolError",
     "ReadBatch",
     "ReadLimit",
     "ReadSession",
+    "ReadTimeoutError",
     "ReadUnwrittenError",
     "Record",
     "RecordSubmitTicket",
@@ -152,6 +171,7 @@ __all__ = [
     "SeqNum",
     "SeqNumMismatchError",
     "SequencedRecord",
+    "ServerDrainingError",
     "StorageClass",
     "StreamConfig",
     "StreamInfo",
@@ -163,6 +183,7 @@ __all__ = [
     "Timestamp",
     "Timestamping",
     "TimestampingMode",
+    "TransportError",
     "__version__",
     "append_inputs",
     "append_record_batches",

@@ -17,14 +17,14 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExactMatch:
     """Match only the resource with this exact name."""
 
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PrefixMatch:
     """Match all resources that start with this prefix."""
 
@@ -68,7 +68,7 @@ class Operation(Enum):
     SET_DEFAULT_LOCATION = "set-default-location"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OperationGroupPermissions:
     """Permissions at the operation group level.
 
@@ -83,7 +83,7 @@ class OperationGroupPermissions:
     stream: Permission | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccessTokenScope:
     """Scope of an access token.
 
@@ -102,7 +102,7 @@ class AccessTokenScope:
     ops: list[Operation] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccessTokenInfo:
     """Access token information.
 

@@ -6,17 +6,30 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from s2_sdk._duplex import DuplexConnection, DuplexStream
-from s2_sdk._errors import S2ClientError, S2Error, server_error
+from s2_sdk._exceptions import (
+    AppendIndefiniteFailureError,
+    ReadTimeoutError,
+    S2ClientError,
+    S2Error,
+    TransportError,
+    server_error,
+)
 from s2_sdk._options import AppendRetryPolicy
 from s2_sdk._proto import append_ack, append_input_pb, parse
 from s2_sdk._records import AppendAck, AppendInput
-from s2_sdk._retry import backoff, has_no_side_effects, is_retryable
+from s2_sdk._retry import (
+    ReconnectLimiter,
+    backoff,
+    has_no_side_effects,
+    is_retryable,
+    needs_new_connection,
+)
 from s2_sdk._validate import check_append_input
 from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
@@ -29,11 +42,10 @@ from s2_sdk.protocol import (
 if TYPE_CHECKING:
     from s2_sdk._stream import S2Stream
 
-__all__ = ["AppendSession", "BatchSubmitTicket", "is_connected"]
+__all__ = ["AppendSession", "BatchSubmitTicket"]
 
-
-class AckTimeoutError(TimeoutError):
-    """No acknowledgement within the request timeout (retryable)."""
+_MAX_FREE_RECONNECTS = 16
+"""Drain reconnects in a row (with no ack between them) before a drain counts as a failure."""
 
 
 class BatchSubmitTicket:
@@ -59,6 +71,12 @@ class _Batch:
     size: int
     future: asyncio.Future[AppendAck]
     deadline: float = field(default=0.0)
+    uncertain: bool = False
+    """An attempt that sent this batch failed in a way that may have applied it."""
+
+
+class _Reconnect(Exception):
+    """The server advised a reconnect and every batch sent was acknowledged."""
 
 
 class _Budget:
@@ -100,19 +118,32 @@ class AppendSession:
 
     Supports pipelining multiple :class:`AppendInput` while preserving submission
     order. On a retryable failure it reconnects and re-sends every unacknowledged
-    batch, in order, as the :class:`AppendRetryPolicy` allows.
+    batch, in order, as the :class:`AppendRetryPolicy` allows. When the server drains
+    (a terminal ``server_draining``, or reconnect advice on an acknowledgement, acted on
+    at most once a minute) it reconnects without using up an attempt: advised, it
+    first waits for the acknowledgements of what it sent.
 
     Caution:
         Returned by :meth:`S2Stream.append_session`. Do not instantiate directly.
     """
 
     def __init__(
-        self, stream: S2Stream, max_unacked_bytes: int, max_unacked_batches: int | None
+        self,
+        stream: S2Stream,
+        max_unacked_bytes: int,
+        max_unacked_batches: int | None,
+        headers: Mapping[str, str],
     ) -> None:
-        if max_unacked_bytes < MAX_BATCH_METERED_BYTES:
-            raise S2ClientError("max_unacked_bytes must be at least 1 MiB")
-        if max_unacked_batches is not None and max_unacked_batches < 1:
-            raise S2ClientError("max_unacked_batches must be at least 1")
+        if type(max_unacked_bytes) is not int or max_unacked_bytes < MAX_BATCH_METERED_BYTES:
+            raise S2ClientError(
+                f"max_unacked_bytes must be at least 1 MiB, got {max_unacked_bytes!r}"
+            )
+        if max_unacked_batches is not None and (
+            type(max_unacked_batches) is not int or max_unacked_batches < 1
+        ):
+            raise S2ClientError(
+                f"max_unacked_batches must be at least 1, got {max_unacked_batches!r}"
+            )
         self._stream = stream
         http = stream._basin._http
         self._retry = http.retry
@@ -121,7 +152,7 @@ class AppendSession:
         self._origin = http.origin
         self._headers = {
             **http.headers,
-            **stream._headers,
+            **headers,
             "content-type": "s2s/proto",
             "accept": "s2s/proto",
         }
@@ -131,6 +162,8 @@ class AppendSession:
         self._inflight: deque[_Batch] = deque()
         self._closing = False
         self._acked_since_attempt = False
+        self._advised = False
+        self._reconnects = ReconnectLimiter()
         self._current: DuplexStream | None = None
         self._connected = False
         self._error: BaseException | None = None
@@ -146,6 +179,14 @@ class AppendSession:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the session has a live connection (not connecting, nor waiting to retry).
+
+        For senders that hold back new batches while the server is unreachable.
+        """
+        return self._connected
 
     async def submit(self, inp: AppendInput) -> BatchSubmitTicket:
         """Submit a batch of records for appending; waits when backpressure limits are reached.
@@ -189,23 +230,36 @@ class AppendSession:
     # -- the session loop ----------------------------------------------------------
 
     async def _run(self) -> None:
-        attempt = 0
+        attempt = free = 0
         while True:
             conn = DuplexConnection(self._origin)
             try:
                 await self._attempt(conn)
                 return
+            except _Reconnect:
+                continue  # every batch sent was acked: reconnect at once, for free
             except Exception as e:
-                wrote = self._wrote_data()
-                attempt = 1 if self._acked_since_attempt else attempt + 1
-                if not self._may_retry(e, wrote) or attempt >= self._retry.max_attempts:
-                    self._fail(e)
-                    await self._budget.reset()
-                    return
+                if self._acked_since_attempt:
+                    attempt = free = 0
+                if needs_new_connection(e) and free < _MAX_FREE_RECONNECTS:
+                    free += 1
+                    self._reconnects.record()
+                    delay = backoff(0, self._retry) / 2
+                else:
+                    wrote = self._wrote_data()
+                    attempt += 1
+                    if not self._may_retry(e, wrote) or attempt >= self._retry.max_attempts:
+                        self._fail(e)
+                        await self._budget.reset()
+                        return
+                    if wrote and not has_no_side_effects(e):
+                        for batch in self._inflight:
+                            batch.uncertain = True
+                    delay = backoff(attempt - 1, self._retry)
             finally:
                 self._abandon_current()
                 await conn.close()
-            await asyncio.sleep(backoff(attempt - 1, self._retry))
+            await asyncio.sleep(delay)
 
     def _wrote_data(self) -> bool:
         return self._current is not None and self._current.sent_data
@@ -225,16 +279,18 @@ class AppendSession:
 
     async def _attempt(self, conn: DuplexConnection) -> None:
         self._acked_since_attempt = False
-        timeout = self._timeout
-        await conn.connect(timeout.connection.total_seconds())
+        self._advised = False
+        timeout = self._timeout.request.total_seconds()
+        await conn.connect(self._timeout.connection.total_seconds())
         stream = await conn.request("POST", self._stream._path, self._headers)
         self._current = stream
-        status, _ = await asyncio.wait_for(stream.response(), timeout.request.total_seconds())
-        if status != 200:
-            body = b""
-            while (chunk := await stream.receive()) is not None:
-                body += chunk
-            raise server_error(status, body)
+        try:
+            async with asyncio.timeout(timeout):
+                status, _ = await stream.response()
+                if status != 200:
+                    raise server_error(status, await stream.read_all())
+        except TimeoutError as e:
+            raise ReadTimeoutError("no append session response within the request timeout") from e
         self._connected = True
         receiver = asyncio.create_task(self._receive(stream))
         sender = asyncio.create_task(self._send(stream))
@@ -256,12 +312,12 @@ class AppendSession:
             batch.deadline = time.monotonic() + request_timeout
             await stream.send(batch.frame)
         while True:
-            while self._queue:
+            while self._queue and not self._advised:
                 batch = self._queue.popleft()
                 self._inflight.append(batch)
                 batch.deadline = time.monotonic() + request_timeout
                 await stream.send(batch.frame)
-            if self._closing:
+            if self._ending():
                 await stream.end()
                 return
             self._queued.clear()
@@ -270,6 +326,7 @@ class AppendSession:
     async def _receive(self, stream: DuplexStream) -> None:
         decoder = FrameDecoder()
         prev_end = -1
+        advice_seen = False
         while True:
             timeout = None
             if self._inflight:
@@ -277,7 +334,7 @@ class AppendSession:
             try:
                 chunk = await asyncio.wait_for(stream.receive(), timeout)
             except TimeoutError as e:
-                raise AckTimeoutError("append session ack timeout") from e
+                raise ReadTimeoutError("append session ack timeout") from e
             if chunk is None:
                 if self._inflight or self._queue or not self._closing:
                     raise S2ClientError(
@@ -295,6 +352,17 @@ class AppendSession:
                     raise server_error(status, body)
                 ack = append_ack(parse(pb.AppendAck, frame.payload))
                 prev_end = await self._acknowledge(ack, prev_end)
+                if frame.reconnect_advised and not advice_seen:
+                    advice_seen = True
+                    if not self._closing and self._reconnects.acquire():
+                        self._advised = True  # the sender stops; what it sent is acked
+                        self._queued.set()
+                if self._advised and not self._inflight and not self._ending():
+                    raise _Reconnect
+
+    def _ending(self) -> bool:
+        """Closing with nothing left to send: the stream ends here, no need to reconnect."""
+        return self._closing and not self._queue
 
     async def _acknowledge(self, ack: AppendAck, prev_end: int) -> int:
         if not self._inflight:
@@ -311,8 +379,11 @@ class AppendSession:
         return end
 
     def _fail(self, error: BaseException) -> None:
-        if not isinstance(error, S2Error):
-            wrapped = S2ClientError(f"append session failed: {type(error).__name__}: {error}")
+        if any(batch.uncertain for batch in self._inflight) and has_no_side_effects(error):
+            error = AppendIndefiniteFailureError(error)
+        elif not isinstance(error, S2Error):
+            kind = "transport" if isinstance(error, TransportError) else type(error).__name__
+            wrapped = S2ClientError(f"append session failed ({kind}): {error}")
             wrapped.__cause__ = error
             error = wrapped
         self._error = error
@@ -322,11 +393,3 @@ class AppendSession:
                 batch.future.exception()
         self._inflight.clear()
         self._queue.clear()
-
-
-def is_connected(session: AppendSession) -> bool:
-    """Whether the session has a live connection (not connecting or waiting to retry).
-
-    For senders that should hold back new batches while the server is unreachable.
-    """
-    return session._connected

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from s2_sdk._config import StreamConfig
-from s2_sdk._errors import S2ServerError
+from s2_sdk._exceptions import S2ServerError
 from s2_sdk._info import EnsuredStreamInfo, EnsureStatus, StreamInfo
 from s2_sdk._json import stream_config, stream_config_json, stream_info
 from s2_sdk._query import list_params, paginate
@@ -22,12 +22,19 @@ if TYPE_CHECKING:
 __all__ = ["S2Basin", "ensure_status"]
 
 
+_PROVISION_RESULTS = {
+    "created": EnsureStatus.CREATED,
+    "updated": EnsureStatus.CONFIG_UPDATED,
+    "noop": EnsureStatus.CONFIG_UNCHANGED,
+}
+
+
 def ensure_status(status_code: int, header: str | None) -> EnsureStatus:
     """The outcome of an ensure from ``s2-provision-result`` (or, lacking it, the status)."""
-    try:
-        return EnsureStatus(header)
-    except ValueError:
-        return EnsureStatus.CREATED if status_code == 201 else EnsureStatus.CONFIG_UPDATED
+    status = _PROVISION_RESULTS.get(header or "")
+    if status is not None:
+        return status
+    return EnsureStatus.CREATED if status_code == 201 else EnsureStatus.CONFIG_UPDATED
 
 
 class S2Basin:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-from s2_sdk._errors import S2ClientError
+from s2_sdk._exceptions import S2ClientError
 
 __all__ = ["Bridge", "bridge", "keep_after_fork", "on_bridge_thread"]
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._basin import S2Basin, ensure_status
 from s2_sdk._config import BasinConfig
-from s2_sdk._errors import S2ServerError
+from s2_sdk._exceptions import S2ServerError
 from s2_sdk._http import HttpClient
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, LocationInfo
 from s2_sdk._json import (
@@ -20,7 +20,7 @@ from s2_sdk._json import (
     basin_config_json,
     basin_info,
     location_info,
-    metric,
+    metrics,
     scope_json,
 )
 from s2_sdk._metrics import (
@@ -36,12 +36,14 @@ from s2_sdk._metrics import (
 from s2_sdk._options import Compression, Endpoints, Retry, Timeout
 from s2_sdk._query import list_params, paginate
 from s2_sdk._records import Page
+from s2_sdk._validate import access_token as checked_access_token
 from s2_sdk._validate import (
-    check_access_token,
     check_access_token_id,
     check_basin,
     check_location,
+    check_retry,
     check_stream,
+    check_timeout,
 )
 
 __all__ = ["S2"]
@@ -62,8 +64,9 @@ class S2:
         compression: Compression algorithm for requests and responses. Defaults to NONE.
 
     Raises:
-        S2ClientError: ``access_token`` is not a str, or holds control characters or
-            surrounding whitespace (it could not travel in a header).
+        S2ClientError: ``access_token`` is not a str or holds control characters (it
+            could not travel in a header; surrounding whitespace is stripped), or
+            ``timeout`` or ``retry`` hold invalid values.
 
     Tip:
         Use as an async context manager to ensure connections are closed::
@@ -84,11 +87,12 @@ class S2:
         retry: Retry | None = None,
         compression: Compression = Compression.NONE,
     ) -> None:
-        check_access_token(access_token)
-        self._token = access_token
+        self._token = checked_access_token(access_token)
         self._endpoints = endpoints or Endpoints.default()
         self._timeout = timeout or Timeout()
         self._retry = retry or Retry()
+        check_timeout(self._timeout)
+        check_retry(self._retry)
         self._compression = compression
         self._account = self._http_for(self._endpoints.account)
         self._basins: dict[str, HttpClient] = {}
@@ -357,7 +361,7 @@ class S2:
         if interval is not None:
             params["interval"] = interval.value
         resp = await self._account.request("GET", path, params=params)
-        return resp.json(lambda data: [metric(v) for v in data["values"]])
+        return resp.json(lambda data: metrics(data["values"]))
 
     async def account_metrics(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Literal
 
 __all__ = [
@@ -16,8 +16,13 @@ __all__ = [
 ]
 
 
-class StorageClass(Enum):
-    """Storage class for recent appends."""
+class StorageClass(StrEnum):
+    """Storage class for recent appends.
+
+    A member is its string value (``StorageClass.EXPRESS == "express"``), so either can
+    be given as :attr:`StreamConfig.storage_class`; the locations of an account list
+    the classes available there (:attr:`LocationInfo.storage_classes`).
+    """
 
     STANDARD = "standard"
     """Offers end-to-end latencies under 500 ms."""
@@ -45,7 +50,7 @@ class Encryption(Enum):
     """AES-256-GCM."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Timestamping:
     """Timestamping behavior for appends.
 
@@ -58,25 +63,27 @@ class Timestamping:
     uncapped: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StreamConfig:
     """Stream configuration.
 
     Attributes:
-        storage_class: Storage class for recent appends. Defaults to ``EXPRESS``.
+        storage_class: Storage class for recent appends: a :class:`StorageClass`, or
+            its name as a string (``"express"``). Read back as a :class:`StorageClass`
+            when the client knows the class, as the server's string otherwise.
         retention_policy: Retention duration in seconds, or ``"infinite"``. Default is 7 days.
         timestamping: Timestamping behavior for appends.
         delete_on_empty_min_age: Minimum age in seconds before this stream can be
             automatically deleted if empty.
     """
 
-    storage_class: StorageClass | None = None
+    storage_class: StorageClass | str | None = None
     retention_policy: int | Literal["infinite"] | None = None
     timestamping: Timestamping | None = None
     delete_on_empty_min_age: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BasinConfig:
     """Basin configuration.
 

@@ -3,9 +3,11 @@
 Append sessions read acknowledgements while still sending the request body;
 unary requests and read sessions share pooled connections (see ``_http``). TLS
 with ALPN ``h2`` for ``https``, prior knowledge (h2c) for ``http``. Flow control
-is honoured both ways; RST_STREAM and GOAWAY fail the affected streams with
-:class:`DuplexError`, and a connection that could not be opened raises
-:class:`ConnectError` (both retryable).
+is honoured both ways. Failures are :class:`~s2_sdk._exceptions.TransportError` s
+(all retryable): RST_STREAM, GOAWAY and malformed responses fail the affected
+streams with ``ProtocolError``, a lost connection with ``ConnectionClosedError``,
+a retired one with ``ConnectionRetiredError``, and a connection that could not be
+opened raises ``ConnectError``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,17 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+from hpack import NeverIndexedHeaderTuple
 
-__all__ = ["ConnectError", "DuplexConnection", "DuplexError", "DuplexStream"]
+from s2_sdk._exceptions import (
+    ConnectError,
+    ConnectionClosedError,
+    ConnectionRetiredError,
+    ProtocolError,
+    TransportError,
+)
+
+__all__ = ["DuplexConnection", "DuplexStream", "authority"]
 
 _WINDOW = 10 * 1024 * 1024
 # The connection's receive window: large, so that a reader that stops consuming one
@@ -34,12 +45,16 @@ _CLOSE_TIMEOUT = 2.0
 _READ_CHUNK = 256 * 1024
 
 
-class DuplexError(ConnectionError):
-    """The connection or stream failed (reset, GOAWAY, closed): retryable."""
+_SENSITIVE = frozenset({"authorization"})
+"""Headers sent HPACK never-indexed, so no intermediary's table keeps them."""
 
 
-class ConnectError(ConnectionError):
-    """The connection could not be opened, so nothing was sent: retryable, no side effects."""
+def authority(scheme: str, host: str, port: int | None) -> str:
+    """The ``:authority`` of an origin: the host, with the port unless it is the default."""
+    if ":" in host:
+        host = f"[{host}]"
+    default = 443 if scheme == "https" else 80
+    return host if port is None or port == default else f"{host}:{port}"
 
 
 class DuplexStream:
@@ -58,6 +73,15 @@ class DuplexStream:
         self._window_open = asyncio.Event()
         self.sent_data = False
         """Whether any DATA frame of this stream was written (the request may have had effects)."""
+
+    @property
+    def connection(self) -> DuplexConnection:
+        """The connection this stream is on."""
+        return self._conn
+
+    def retire_connection(self) -> None:
+        """Retire the connection this stream is on (see :meth:`DuplexConnection.retire`)."""
+        self._conn.retire()
 
     async def response(self) -> tuple[int, dict[str, str]]:
         """The response status and headers."""
@@ -115,7 +139,7 @@ class DuplexStream:
 
     def reset(
         self,
-        error: DuplexError | None = None,
+        error: TransportError | None = None,
         code: h2.errors.ErrorCodes = h2.errors.ErrorCodes.CANCEL,
     ) -> None:
         """Abandon the stream (RST_STREAM ``code``) and forget it; it fails with ``error``."""
@@ -123,7 +147,7 @@ class DuplexStream:
             with contextlib.suppress(h2.exceptions.H2Error):
                 self._conn._h2.reset_stream(self.stream_id, code)
                 self._conn._write_pending()
-        self._fail(error or DuplexError("stream reset by the client"))
+        self._fail(error or ConnectionClosedError("stream reset by the client"))
         self._conn._streams.pop(self.stream_id, None)
 
     def _raise_if_failed(self) -> None:
@@ -148,7 +172,7 @@ class DuplexConnection:
         self._tls = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._tls else 80)
-        self._authority = parts.netloc
+        self._authority = authority(parts.scheme, self._host, parts.port)
         # made once connected: an H2Connection holds reference cycles, which a failed
         # attempt (say, every retry while a server is down) would leave to the collector
         self._h2: h2.connection.H2Connection
@@ -158,6 +182,7 @@ class DuplexConnection:
         self._pump: asyncio.Task[None] | None = None
         self._settings = asyncio.Event()
         self._closed: BaseException | None = None
+        self._retired = False
         self._write_lock = asyncio.Lock()
 
     async def connect(self, timeout: float) -> None:
@@ -218,6 +243,7 @@ class DuplexConnection:
         """Open, and below the server's limit of concurrent streams."""
         return (
             self._closed is None
+            and not self._retired
             and self._writer is not None
             and (self._h2.open_outbound_streams < self._h2.remote_settings.max_concurrent_streams)
         )
@@ -226,6 +252,18 @@ class DuplexConnection:
     def idle(self) -> bool:
         """No stream in progress."""
         return not self._streams
+
+    @property
+    def retired(self) -> bool:
+        """Retired (see :meth:`retire`) or closed: to be closed once idle."""
+        return self._retired or self._closed is not None
+
+    def retire(self) -> None:
+        """Take no new requests (the server drains, or the connection misbehaved).
+
+        Requests in progress go on; the pool closes the connection once it is idle.
+        """
+        self._retired = True
 
     async def request(
         self,
@@ -242,19 +280,25 @@ class DuplexConnection:
         headers to go out with the first ``send``.
         """
         if self._closed is not None:
-            raise DuplexError(f"connection closed: {self._closed}")
+            raise ConnectionClosedError(f"connection closed: {self._closed}")
+        if self._retired:
+            raise ConnectionRetiredError("the connection is retired")
         stream_id = self._h2.get_next_available_stream_id()
         stream = DuplexStream(self, stream_id)
         self._streams[stream_id] = stream
-        pseudo = [
+        pseudo: list[tuple[str, str] | NeverIndexedHeaderTuple] = [
             (":method", method),
             (":scheme", "https" if self._tls else "http"),
             (":authority", self._authority),
             (":path", path),
         ]
-        self._h2.send_headers(
-            stream_id, pseudo + [(k.lower(), v) for k, v in headers.items()], end_stream=end_stream
-        )
+        for name, value in headers.items():
+            name = name.lower()
+            if name in _SENSITIVE:
+                pseudo.append(NeverIndexedHeaderTuple(name, value))
+            else:
+                pseudo.append((name, value))
+        self._h2.send_headers(stream_id, pseudo, end_stream=end_stream)
         if flush:
             await self._flush()
         return stream
@@ -265,7 +309,7 @@ class DuplexConnection:
             with contextlib.suppress(h2.exceptions.H2Error, OSError):
                 self._h2.close_connection()
                 self._write_pending()
-        self._shutdown(DuplexError("connection closed by the client"))
+        self._shutdown(ConnectionClosedError("connection closed by the client"))
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -288,8 +332,8 @@ class DuplexConnection:
                 async with self._write_lock:
                     await self._writer.drain()
             except (OSError, ssl.SSLError) as e:
-                self._shutdown(DuplexError(f"write failed: {e}"))
-                raise DuplexError(f"write failed: {e}") from e
+                self._shutdown(ConnectionClosedError(f"write failed: {e}"))
+                raise ConnectionClosedError(f"write failed: {e}") from e
 
     def _consumed(self, stream_id: int, size: int) -> None:
         with contextlib.suppress(h2.exceptions.H2Error):
@@ -308,16 +352,18 @@ class DuplexConnection:
             while True:
                 data = await self._reader.read(_READ_CHUNK)
                 if not data:
-                    raise DuplexError("connection closed by the server")
+                    raise ConnectionClosedError("connection closed by the server")
                 try:
                     events = self._h2.receive_data(data)
                 except (h2.exceptions.ProtocolError, UnicodeDecodeError) as e:
-                    raise DuplexError(f"HTTP/2 protocol error: {e}") from e
+                    raise ProtocolError(f"HTTP/2 protocol error: {e}") from e
                 for event in events:
                     self._dispatch(event)
                 self._write_pending()
-        except (OSError, ssl.SSLError, DuplexError) as e:
-            self._shutdown(e if isinstance(e, DuplexError) else DuplexError(str(e)))
+        except (OSError, ssl.SSLError) as e:
+            self._shutdown(ConnectionClosedError(str(e)))
+        except TransportError as e:
+            self._shutdown(e)
 
     def _dispatch(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RemoteSettingsChanged):
@@ -327,11 +373,14 @@ class DuplexConnection:
             return
         if isinstance(event, h2.events.ConnectionTerminated):
             last = event.last_stream_id or 0
-            error = DuplexError(f"GOAWAY from the server (error {event.error_code})")
+            code = int(event.error_code or 0)
+            error = ProtocolError(f"GOAWAY from the server (error {code})", code)
             self._closed = error
-            for stream_id, stream in self._streams.items():
+            for stream_id, stream in list(self._streams.items()):
                 if stream_id > last or event.error_code:
                     stream._fail(error)
+                    del self._streams[stream_id]
+            self._close_if_done()
             return
         if isinstance(event, h2.events.WindowUpdated):
             for stream_id, stream in self._streams.items():
@@ -348,7 +397,7 @@ class DuplexConnection:
             headers = {_text(k): _text(v) for k, v in event.headers or []}
             status = headers.pop(":status", "")
             if not (len(status) == 3 and status.isascii() and status.isdigit()):
-                error = DuplexError(f"malformed response status {status!r}")
+                error = ProtocolError(f"malformed response status {status!r}")
                 stream.reset(error, h2.errors.ErrorCodes.PROTOCOL_ERROR)
             elif not stream._headers.done():
                 stream._headers.set_result((int(status), headers))
@@ -359,9 +408,17 @@ class DuplexConnection:
             stream._ended = True
             stream._readable.set()
             self._streams.pop(stream.stream_id, None)
+            self._close_if_done()
         elif isinstance(event, h2.events.StreamReset):
-            stream._fail(DuplexError(f"stream reset by the server (error {event.error_code})"))
+            code = int(event.error_code or 0)
+            stream._fail(ProtocolError(f"stream reset by the server (error {code})", code))
             self._streams.pop(stream.stream_id, None)
+            self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        """After GOAWAY, the last stream's end closes the socket (the pool drops it later)."""
+        if self._closed is not None and not self._streams and self._writer is not None:
+            self._writer.close()
 
 
 def _text(value: str | bytes) -> str:

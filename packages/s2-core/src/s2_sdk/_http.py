@@ -3,7 +3,9 @@
 Requests go over pooled :class:`~s2_sdk._duplex.DuplexConnection` s (h2 on
 asyncio): ALPN on ``https``, prior knowledge (h2c) on ``http``. A connection is
 shared by concurrent requests up to the server's stream limit; another is opened
-beyond it, and a failed one is replaced on the next request.
+beyond it, and a failed one is replaced on the next request. A connection whose
+server drains (503 ``server_draining``, GOAWAY) or on which a request timed out is
+retired: it takes no new requests and is closed once its last one ends.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from s2_sdk._duplex import DuplexConnection, DuplexStream
-from s2_sdk._errors import S2ClientError, server_error
+from s2_sdk._exceptions import ReadTimeoutError, S2ClientError, ServerDrainingError, server_error
 from s2_sdk._options import Compression, Retry, Timeout
-from s2_sdk._retry import RetryAfter, is_retryable, run_with_retries
+from s2_sdk._retry import is_retryable, run_with_retries
 from s2_sdk.protocol import (
     CompressionError,
     codec_from_content_encoding,
@@ -76,11 +78,9 @@ class HttpClient:
         self.retry = retry
         self.timeout = timeout
         self.compression = compression
-        self.headers = {
-            "authorization": f"Bearer {access_token}",
-            "user-agent": USER_AGENT,
-            "accept-encoding": "identity" if compression is Compression.NONE else compression.value,
-        }
+        self.headers = {"authorization": f"Bearer {access_token}", "user-agent": USER_AGENT}
+        if compression is not Compression.NONE:  # as the published client: only when set
+            self.headers["accept-encoding"] = compression.value
         self._connections: list[DuplexConnection] = []
         self._connecting = asyncio.Lock()
 
@@ -119,12 +119,22 @@ class HttpClient:
                 if conn.available:
                     return conn
             for conn in [c for c in self._connections if c.idle]:
-                self._connections.remove(conn)  # closed, with nothing left to finish
-                await conn.close()
+                await self._release(conn)  # closed or full, with nothing left to finish
             conn = DuplexConnection(self.origin)
             await conn.connect(self.timeout.connection.total_seconds())
             self._connections.append(conn)
             return conn
+
+    async def _release(self, conn: DuplexConnection) -> None:
+        """Close ``conn`` if it is retired and idle (or, from ``_connection``, just idle)."""
+        if conn in self._connections:
+            self._connections.remove(conn)
+            await conn.close()
+
+    async def _done(self, stream: DuplexStream) -> None:
+        conn = stream.connection
+        if conn.retired and conn.idle:
+            await self._release(conn)
 
     async def request(
         self,
@@ -137,10 +147,12 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         extra_timeout: float = 0.0,
         retry_on: Callable[[BaseException], bool] = is_retryable,
+        track_uncertainty: bool = False,
     ) -> Response:
         """Send a request, retrying per :class:`Retry`; raise the mapped error for non-2xx.
 
-        Each attempt is bounded by the request timeout plus ``extra_timeout``.
+        Each attempt is bounded by the request timeout plus ``extra_timeout``. With
+        ``track_uncertainty`` (appends), see :func:`~s2_sdk._retry.run_with_retries`.
         """
         send_headers = dict(headers or {})
         body = content
@@ -154,23 +166,34 @@ class HttpClient:
         timeout = self.timeout.request.total_seconds() + extra_timeout
 
         async def attempt() -> Response:
-            async with asyncio.timeout(timeout):
-                stream = await self._open(method, target, send_headers, body)
-                try:
+            stream: DuplexStream | None = None
+            try:
+                async with asyncio.timeout(timeout):
+                    stream = await self._open(method, target, send_headers, body)
                     status, resp_headers = await stream.response()
                     content = _decoded(await stream.read_all(), resp_headers)
-                except BaseException:
-                    stream.reset()
-                    raise
-            if status >= 400:
-                error = server_error(status, content)
-                retry_after = resp_headers.get("retry-after-ms")
-                if retry_after and retry_after.isascii() and retry_after.isdigit():
-                    raise RetryAfter(error, int(retry_after) / 1000)
+                if status < 400:
+                    return Response(status, resp_headers, content)
+                error = server_error(status, content, resp_headers.get("retry-after-ms"))
+                if isinstance(error, ServerDrainingError):
+                    stream.retire_connection()
                 raise error
-            return Response(status, resp_headers, content)
+            except TimeoutError as e:
+                if stream is not None:
+                    stream.retire_connection()  # a wedged connection must take no more
+                    stream.reset()
+                raise ReadTimeoutError(f"no response within {timeout:g} s") from e
+            except BaseException:
+                if stream is not None:
+                    stream.reset()
+                raise
+            finally:
+                if stream is not None:
+                    await self._done(stream)
 
-        return await run_with_retries(attempt, self.retry, retry_on)
+        return await run_with_retries(
+            attempt, self.retry, retry_on, track_uncertainty=track_uncertainty
+        )
 
     @asynccontextmanager
     async def stream(
@@ -180,32 +203,37 @@ class HttpClient:
         *,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[AsyncIterator[bytes]]:
-        """A streamed response body, chunk by chunk (read sessions), as received.
+    ) -> AsyncIterator[DuplexStream]:
+        """A streamed response (read sessions): read its body with ``receive``.
 
         Raises the mapped error for non-2xx. The request timeout bounds the wait for
         the response headers; the body is read without one (read sessions enforce
-        their own heartbeat deadline). Connection failures raise
-        :class:`~s2_sdk._duplex.DuplexError` or :class:`~s2_sdk._duplex.ConnectError`.
+        their own heartbeat deadline). Connection failures raise a
+        :class:`~s2_sdk._exceptions.TransportError`.
         """
-        async with asyncio.timeout(self.timeout.request.total_seconds()):
-            stream = await self._open(method, _target(path, params), dict(headers or {}), None)
-            try:
-                status, _ = await stream.response()
-                if status >= 400:
-                    raise server_error(status, await stream.read_all())
-            except BaseException:
-                stream.reset()
-                raise
+        timeout = self.timeout.request.total_seconds()
+        stream: DuplexStream | None = None
         try:
-            yield _chunks(stream)
+            try:
+                async with asyncio.timeout(timeout):
+                    stream = await self._open(
+                        method, _target(path, params), dict(headers or {}), None
+                    )
+                    status, _ = await stream.response()
+                    if status >= 400:
+                        error = server_error(status, await stream.read_all())
+                        if isinstance(error, ServerDrainingError):
+                            stream.retire_connection()
+                        raise error
+            except TimeoutError as e:
+                if stream is not None:
+                    stream.retire_connection()
+                raise ReadTimeoutError(f"no response within {timeout:g} s") from e
+            yield stream
         finally:
-            stream.reset()
-
-
-async def _chunks(stream: DuplexStream) -> AsyncIterator[bytes]:
-    while (chunk := await stream.receive()) is not None:
-        yield chunk
+            if stream is not None:
+                stream.reset()
+                await self._done(stream)
 
 
 def _target(path: str, params: Mapping[str, str | int] | None) -> str:

@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LocationInfo:
     """Logical location of a basin.
 
@@ -30,13 +30,17 @@ class LocationInfo:
     Attributes:
         name: Location name.
         is_private: Whether this location is an account-private placement.
+        storage_classes: Storage classes available to the account in this location.
+        default_storage_class: Default storage class for this location.
     """
 
     name: str
     is_private: bool
+    storage_classes: list[str] | None = None
+    default_storage_class: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BasinInfo:
     """Basin information.
 
@@ -53,7 +57,7 @@ class BasinInfo:
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StreamInfo:
     """Stream information.
 
@@ -75,13 +79,13 @@ class EnsureStatus(Enum):
 
     CREATED = "created"
     """Resource created."""
-    CONFIG_UPDATED = "updated"
+    CONFIG_UPDATED = "config-updated"
     """Resource already existed, and its config was updated."""
-    CONFIG_UNCHANGED = "noop"
+    CONFIG_UNCHANGED = "config-unchanged"
     """Resource already existed, and its config is unchanged."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EnsuredBasinInfo:
     """Basin information with ensure operation outcome.
 
@@ -94,7 +98,7 @@ class EnsuredBasinInfo:
     status: EnsureStatus
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EnsuredStreamInfo:
     """Stream information with ensure operation outcome.
 

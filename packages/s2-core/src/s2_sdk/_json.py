@@ -32,7 +32,7 @@ __all__ = [
     "basin_config_json",
     "basin_info",
     "location_info",
-    "metric",
+    "metrics",
     "position",
     "scope_json",
     "stream_config",
@@ -54,7 +54,7 @@ def stream_config_json(config: StreamConfig) -> dict[str, Any]:
     """The set fields of a StreamConfig (unset ones are left out)."""
     out: dict[str, Any] = {}
     if config.storage_class is not None:
-        out["storage_class"] = config.storage_class.value
+        out["storage_class"] = str(config.storage_class)
     if config.retention_policy == "infinite":
         out["retention_policy"] = {"infinite": {}}
     elif config.retention_policy is not None:
@@ -88,11 +88,20 @@ def stream_config(obj: dict[str, Any] | None) -> StreamConfig:
         )
     doe = obj.get("delete_on_empty")
     return StreamConfig(
-        storage_class=StorageClass(obj["storage_class"]) if obj.get("storage_class") else None,
+        storage_class=_storage_class(obj.get("storage_class")),
         retention_policy=retention,  # type: ignore[arg-type]
         timestamping=timestamping,
         delete_on_empty_min_age=int(doe.get("min_age_secs", 0)) if isinstance(doe, dict) else None,
     )
+
+
+def _storage_class(value: str | None) -> StorageClass | str | None:
+    if not value:
+        return None
+    try:
+        return StorageClass(value)
+    except ValueError:  # a class newer than this client: keep the server's name
+        return str(value)
 
 
 def basin_config_json(config: BasinConfig) -> dict[str, Any]:
@@ -148,7 +157,14 @@ def stream_info(obj: dict[str, Any]) -> StreamInfo:
 
 def location_info(obj: dict[str, Any]) -> LocationInfo:
     """A LocationInfo from JSON."""
-    return LocationInfo(name=obj["name"], is_private=bool(obj.get("is_private", False)))
+    classes = obj.get("storage_classes")
+    default = obj.get("default_storage_class")
+    return LocationInfo(
+        name=obj["name"],
+        is_private=bool(obj.get("is_private", False)),
+        storage_classes=[str(c) for c in classes] if isinstance(classes, list) else None,
+        default_storage_class=str(default) if default is not None else None,
+    )
 
 
 def _resource_set(value: ExactMatch | PrefixMatch | None) -> dict[str, str] | None:
@@ -224,22 +240,41 @@ def access_token_info(obj: dict[str, Any]) -> AccessTokenInfo:
     )
 
 
-def metric(obj: dict[str, Any]) -> Scalar | Accumulation | Gauge | Label:
-    """One metric value (``scalar``, ``accumulation``, ``gauge`` or ``label``)."""
-    if "scalar" in obj:
-        m = obj["scalar"]
-        return Scalar(m["name"], MetricUnit(m["unit"]), float(m["value"]))
-    if "accumulation" in obj:
-        m = obj["accumulation"]
-        interval = m.get("interval")
-        return Accumulation(
-            m["name"],
-            MetricUnit(m["unit"]),
-            TimeseriesInterval(interval) if interval else None,
-            [(int(t), float(v)) for t, v in m.get("values", [])],
-        )
-    if "gauge" in obj:
-        m = obj["gauge"]
-        return Gauge(m["name"], MetricUnit(m["unit"]), [(int(t), float(v)) for t, v in m["values"]])
-    m = obj["label"]
-    return Label(m["name"], [str(v) for v in m.get("values", [])])
+def _unit(value: str) -> MetricUnit | str:
+    try:
+        return MetricUnit(value)
+    except ValueError:  # a unit newer than this client: keep the server's name
+        return str(value)
+
+
+def _points(values: list[Any]) -> list[tuple[int, float]]:
+    return [(int(t), float(v)) for t, v in values]
+
+
+def metrics(values: list[dict[str, Any]]) -> list[Scalar | Accumulation | Gauge | Label]:
+    """Metric values (``scalar``, ``accumulation``, ``gauge`` or ``label``); values of a
+    kind this client does not know are left out."""
+    out: list[Scalar | Accumulation | Gauge | Label] = []
+    for obj in values:
+        if "scalar" in obj:
+            m = obj["scalar"]
+            out.append(Scalar(m["name"], _unit(m["unit"]), float(m["value"])))
+        elif "accumulation" in obj:
+            m = obj["accumulation"]
+            interval = m.get("interval")
+            known = interval in TimeseriesInterval._value2member_map_
+            out.append(
+                Accumulation(
+                    m["name"],
+                    _unit(m["unit"]),
+                    TimeseriesInterval(interval) if known else None,
+                    _points(m.get("values", [])),
+                )
+            )
+        elif "gauge" in obj:
+            m = obj["gauge"]
+            out.append(Gauge(m["name"], _unit(m["unit"]), _points(m.get("values", []))))
+        elif "label" in obj:
+            m = obj["label"]
+            out.append(Label(m["name"], [str(v) for v in m.get("values", [])]))
+    return out

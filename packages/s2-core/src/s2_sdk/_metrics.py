@@ -1,4 +1,7 @@
-"""Account, basin and stream metrics."""
+"""Account, basin and stream metrics.
+
+A unit the client does not know yet comes back as the server's string.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class MetricUnit(Enum):
 
     BYTES = "bytes"
     OPERATIONS = "operations"
+    USD = "usd"
 
 
 class TimeseriesInterval(Enum):
@@ -38,6 +42,9 @@ class AccountMetricSet(Enum):
 
     ACTIVE_BASINS = "active-basins"
     ACCOUNT_OPS = "account-ops"
+    ESTIMATED_BILLABLE_USAGE = "estimated-billable-usage"
+    """Estimated USD by billing dimension and as a ``total`` series (hour or day
+    intervals)."""
 
 
 class BasinMetricSet(Enum):
@@ -57,7 +64,7 @@ class StreamMetricSet(Enum):
     STORAGE = "storage"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scalar:
     """Single named metric value.
 
@@ -68,11 +75,11 @@ class Scalar:
     """
 
     name: str
-    unit: MetricUnit
+    unit: MetricUnit | str
     value: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accumulation:
     """Timeseries of accumulated values over buckets.
 
@@ -84,12 +91,12 @@ class Accumulation:
     """
 
     name: str
-    unit: MetricUnit
+    unit: MetricUnit | str
     interval: TimeseriesInterval | None
     values: list[tuple[int, float]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Gauge:
     """Timeseries of instantaneous values.
 
@@ -100,11 +107,11 @@ class Gauge:
     """
 
     name: str
-    unit: MetricUnit
+    unit: MetricUnit | str
     values: list[tuple[int, float]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Label:
     """Set of string labels.
 

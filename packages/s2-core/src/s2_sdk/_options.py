@@ -1,4 +1,8 @@
-"""Client options: endpoints, timeouts, retries, batching and compression."""
+"""Client options: endpoints, timeouts, retries, batching and compression.
+
+The option classes are mutable data classes, as in the published SDK; their values are
+checked where they are used (``S2(...)``, ``producer(...)``), with ``S2ClientError``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from datetime import timedelta
 from enum import Enum
 from urllib.parse import urlsplit
 
-from s2_sdk._errors import S2ClientError
+from s2_sdk._exceptions import S2ClientError
 from s2_sdk.protocol import Codec
 
 __all__ = [
@@ -43,7 +47,7 @@ class AppendRetryPolicy(Enum):
     """Retry only when no server-side mutation could have occurred."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Timeout:
     """Timeout configuration.
 
@@ -55,12 +59,8 @@ class Timeout:
     request: timedelta = timedelta(seconds=5)
     connection: timedelta = timedelta(seconds=3)
 
-    def __post_init__(self) -> None:
-        if self.request <= timedelta(0) or self.connection <= timedelta(0):
-            raise S2ClientError("timeouts must be positive")
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Retry:
     """Retry configuration.
 
@@ -78,14 +78,8 @@ class Retry:
     max_base_delay: timedelta = timedelta(seconds=1)
     append_retry_policy: AppendRetryPolicy = AppendRetryPolicy.ALL
 
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise S2ClientError("Retry.max_attempts must be at least 1")
-        if self.min_base_delay < timedelta(0) or self.max_base_delay < self.min_base_delay:
-            raise S2ClientError("Retry delays must satisfy 0 <= min_base_delay <= max_base_delay")
 
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Batching:
     """Configuration for auto-batching records.
 
@@ -102,14 +96,6 @@ class Batching:
     max_records: int = 1000
     max_bytes: int = 1024 * 1024
     linger: timedelta = timedelta(milliseconds=5)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_records <= 1000:
-            raise S2ClientError("Batching.max_records must be between 1 and 1000")
-        if not 8 <= self.max_bytes <= 1024 * 1024:
-            raise S2ClientError("Batching.max_bytes must be between 8 and 1 MiB")
-        if self.linger < timedelta(0):
-            raise S2ClientError("Batching.linger must not be negative")
 
 
 def _origin(value: str, what: str, allow_template: bool) -> tuple[str, str]:

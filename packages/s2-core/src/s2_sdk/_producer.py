@@ -6,17 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from s2_sdk._append_session import AppendSession, BatchSubmitTicket
-from s2_sdk._errors import S2ClientError
+from s2_sdk._exceptions import S2ClientError
 from s2_sdk._options import Batching
-from s2_sdk._records import AppendInput, IndexedAppendAck, Record, metered_bytes
-from s2_sdk._validate import check_record_bytes, check_u64
-from s2_sdk.protocol import MAX_FENCING_TOKEN_BYTES, MAX_RECORD_METERED_BYTES
-
-if TYPE_CHECKING:
-    from s2_sdk._stream import S2Stream
+from s2_sdk._records import AppendInput, IndexedAppendAck, Record
+from s2_sdk._validate import check_batching, check_fencing_token, check_u64, record_size
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 
 __all__ = ["Producer", "RecordSubmitTicket"]
 
@@ -52,17 +49,17 @@ class Producer:
 
     def __init__(
         self,
-        stream: S2Stream,
+        session: AppendSession,
         fencing_token: str | None,
         match_seq_num: int | None,
         batching: Batching | None,
-        max_unacked_bytes: int,
     ) -> None:
-        if fencing_token is not None and len(fencing_token.encode()) > MAX_FENCING_TOKEN_BYTES:
-            raise S2ClientError(f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+        check_fencing_token(fencing_token)
         check_u64(match_seq_num, "match_seq_num")
-        self._session = AppendSession(stream, max_unacked_bytes, None)
-        self._batching = batching or Batching()
+        batching = batching or Batching()
+        check_batching(batching)
+        self._session = session
+        self._batching = batching
         self._fencing_token = fencing_token
         self._match_seq_num = match_seq_num
         self._records: list[Record] = []
@@ -97,11 +94,9 @@ class Producer:
             raise self._error
         if self._closed:
             raise S2ClientError("the producer is closed")
-        check_record_bytes(record)
-        size = metered_bytes([record])
+        size = record_size(record)
         if size > MAX_RECORD_METERED_BYTES:
             raise S2ClientError(f"record of {size} metered bytes exceeds 1 MiB")
-        check_u64(record.timestamp, "record timestamp")
         future: asyncio.Future[IndexedAppendAck] = asyncio.get_running_loop().create_future()
         batching = self._batching
         async with self._lock:

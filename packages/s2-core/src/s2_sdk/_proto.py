@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
-from s2_sdk._errors import S2ClientError
+from s2_sdk._exceptions import S2ClientError
 from s2_sdk._records import (
     AppendAck,
     AppendInput,
@@ -88,7 +88,7 @@ def append_ack(ack: pb.AppendAck) -> AppendAck:
 
 def read_batch(batch: pb.ReadBatch, ignore_command_records: bool = False) -> ReadBatch:
     """A ReadBatch from protobuf (optionally without command records)."""
-    make = SequencedRecord._make
+    make = SequencedRecord
     records: list[SequencedRecord] = []
     append = records.append
     for r in batch.records:
@@ -97,8 +97,8 @@ def read_batch(batch: pb.ReadBatch, ignore_command_records: bool = False) -> Rea
             headers = [(h.name, h.value) for h in hs]
             if ignore_command_records and len(headers) == 1 and not headers[0][0]:
                 continue
-            append(make((r.seq_num, r.body, headers, r.timestamp)))
+            append(make(r.seq_num, r.body, headers, r.timestamp))
         else:
-            append(make((r.seq_num, r.body, [], r.timestamp)))
+            append(make(r.seq_num, r.body, [], r.timestamp))
     tail = _position(batch.tail) if batch.HasField("tail") else None
     return ReadBatch(records, tail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from s2_sdk._errors import S2ClientError
+from s2_sdk._exceptions import S2ClientError
 from s2_sdk._records import Page, ReadLimit, SeqNum, TailOffset, Timestamp
 from s2_sdk._validate import check_read_limits, check_u64
 

@@ -6,15 +6,21 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from s2_sdk._errors import S2ClientError, S2Error, server_error
+from s2_sdk._exceptions import (
+    ReadTimeoutError,
+    S2ClientError,
+    S2Error,
+    TransportError,
+    server_error,
+)
 from s2_sdk._proto import parse, read_batch
 from s2_sdk._query import read_params
 from s2_sdk._records import ReadBatch, ReadLimit, SeqNum, StreamPosition, TailOffset, Timestamp
-from s2_sdk._retry import backoff, is_retryable
+from s2_sdk._retry import ReconnectLimiter, backoff, is_retryable, needs_new_connection
 from s2_sdk.protocol import FrameDecoder, FrameError, pb
 
 if TYPE_CHECKING:
@@ -23,13 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["HEARTBEAT_TIMEOUT", "ReadSession"]
 
 HEARTBEAT_TIMEOUT = 20.0
-"""Seconds without any frame after which the session reconnects."""
+"""Seconds without a whole frame after which the session reconnects."""
 
 _END = object()
-
-
-class HeartbeatTimeoutError(TimeoutError):
-    """Nothing arrived for 20 s (retryable)."""
+_MAX_FREE_RECONNECTS = 16
+"""Drain reconnects in a row (with no frame between them) before a drain counts as a failure."""
 
 
 class ReadSession:
@@ -38,7 +42,10 @@ class ReadSession:
     An async iterator of :class:`ReadBatch`, and an async context manager. It starts
     on the first iteration (or :meth:`caught_up`). Heartbeats are not yielded; they
     only update the tail. After a retryable failure it resumes from the next
-    sequence number with limits and ``wait`` reduced by what was already delivered.
+    sequence number with limits and ``wait`` reduced by what was already delivered;
+    once its ``count`` or ``bytes`` limit is delivered it ends. When the server drains
+    (``server_draining``, or reconnect advice on a batch, acted on at most once a minute,
+    after that batch is delivered) it reconnects without using up an attempt.
 
     Caution:
         Returned by :meth:`S2Stream.read_session`. Do not instantiate directly.
@@ -47,6 +54,7 @@ class ReadSession:
     def __init__(
         self,
         stream: S2Stream,
+        headers: Mapping[str, str],
         start: SeqNum | Timestamp | TailOffset,
         limit: ReadLimit | None,
         until_timestamp: int | None,
@@ -56,6 +64,7 @@ class ReadSession:
     ) -> None:
         read_params(start, limit, until_timestamp, clamp_to_tail, wait)
         self._stream = stream
+        self._headers = {**headers, "content-type": "s2s/proto"}
         self._start: SeqNum | Timestamp | TailOffset = start
         self._count = limit.count if limit else None
         self._bytes = limit.bytes if limit else None
@@ -72,6 +81,8 @@ class ReadSession:
         self._waiters: list[asyncio.Future[StreamPosition]] = []
         self._error: BaseException | None = None
         self._finished = False
+        self._reconnects = ReconnectLimiter()
+        self._advised = False
 
     # -- public API ----------------------------------------------------------------
 
@@ -157,9 +168,13 @@ class ReadSession:
         limit = ReadLimit(self._count, self._bytes)
         return read_params(self._start, limit, self._until, self._clamp, wait)
 
+    def _spent(self) -> bool:
+        """The ``count`` or ``bytes`` limit was delivered: nothing is left to read."""
+        return self._count == 0 or self._bytes == 0
+
     async def _run(self) -> None:
         retry = self._stream._basin._http.retry
-        attempt = 0
+        attempt = free = 0
         waited_since: float | None = None
         try:
             while True:
@@ -168,14 +183,24 @@ class ReadSession:
                     async with contextlib.aclosing(self._attempt(self._params(waited_since))) as it:
                         async for batch in it:
                             got_frame = True
-                            attempt = 0
+                            attempt = free = 0
                             if batch.tail is not None:
                                 waited_since = time.monotonic()
                             await self._deliver(batch)
-                    return
-                except (S2Error, OSError, TimeoutError) as e:
+                    if not self._advised or self._spent():
+                        return
+                    continue  # advised: the batch is delivered, reconnect at once
+                except (S2Error, TransportError) as e:
                     self._caught_up_at = None
-                    attempt = 0 if got_frame else attempt
+                    if self._spent():  # cut right after the last record: done
+                        return
+                    if got_frame:
+                        attempt = free = 0
+                    if needs_new_connection(e) and free < _MAX_FREE_RECONNECTS:
+                        free += 1
+                        self._reconnects.record()
+                        await asyncio.sleep(backoff(0, retry) / 2)
+                        continue
                     attempt += 1
                     if not is_retryable(e) or attempt >= retry.max_attempts:
                         raise
@@ -224,34 +249,44 @@ class ReadSession:
             self._caught_up_at = None
 
     async def _attempt(self, params: dict[str, str | int]) -> AsyncGenerator[pb.ReadBatch]:
-        stream = self._stream
-        http = stream._basin._http
-        headers = {
-            **stream._headers,
-            "content-type": "s2s/proto",
-            "accept-encoding": http.headers.get("accept-encoding", "identity"),
-        }
-        async with http.stream("GET", stream._path, params=params, headers=headers) as chunks:
+        """The batches of one request; stops after a batch that carried reconnect advice
+        the session acts on (``_advised``), retiring the connection."""
+        self._advised = False
+        advice_seen = False
+        http = self._stream._basin._http
+        loop = asyncio.get_running_loop()
+        async with http.stream(
+            "GET", self._stream._path, params=params, headers=self._headers
+        ) as response:
             decoder = FrameDecoder()
+            deadline = loop.time() + HEARTBEAT_TIMEOUT
             while True:
                 try:
-                    async with asyncio.timeout(HEARTBEAT_TIMEOUT):
-                        chunk = await anext(chunks)
-                except StopAsyncIteration:
-                    if decoder.pending:
-                        raise S2ClientError("read session ended in the middle of a frame") from None
-                    return
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await response.receive()
                 except TimeoutError as e:
-                    raise HeartbeatTimeoutError("read session heartbeat timeout") from e
+                    raise ReadTimeoutError("read session heartbeat timeout") from e
+                if chunk is None:
+                    if decoder.pending:
+                        raise S2ClientError("read session ended in the middle of a frame")
+                    return
                 try:
                     frames = decoder.feed(chunk)
                 except FrameError as e:
                     raise S2ClientError(f"malformed read session frame: {e}") from e
+                if frames:
+                    deadline = loop.time() + HEARTBEAT_TIMEOUT
                 for frame in frames:
                     if frame.terminal:
                         status, body = frame.terminal_error()
                         raise server_error(status, body)
                     yield parse(pb.ReadBatch, frame.payload)
+                    if frame.reconnect_advised and not advice_seen:
+                        advice_seen = True
+                        if self._reconnects.acquire():
+                            self._advised = True
+                            response.retire_connection()
+                            return
 
 
 def _metered(batch: pb.ReadBatch) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
-from s2_sdk._errors import S2ClientError
+from s2_sdk._config import StreamConfig
+from s2_sdk._exceptions import S2ClientError
 from s2_sdk.protocol import COMMAND_FENCE, COMMAND_TRIM, MAX_FENCING_TOKEN_BYTES
 
 __all__ = [
@@ -28,14 +29,19 @@ __all__ = [
 
 T = TypeVar("T")
 
+# The data classes are mutable with slots, as in the published SDK, and check nothing
+# when built: records are built by the million, so types and sizes are checked once,
+# where a batch is sent (``_validate.check_append_input``).
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Record:
     """A record to append.
 
     Attributes:
         body: Body of the record.
-        headers: Headers for the record, as ``(name, value)`` byte pairs.
+        headers: Headers for the record, as ``(name, value)`` byte pairs (a new list
+            per record when not given).
         timestamp: Timestamp for the record. Precise semantics depend on the stream's
             timestamping configuration.
     """
@@ -45,7 +51,7 @@ class Record:
     timestamp: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppendInput:
     """Input for :meth:`S2Stream.append` and :meth:`AppendSession.submit`.
 
@@ -57,14 +63,19 @@ class AppendInput:
         fencing_token: Fencing token to match against the stream's current fencing
             token. If unset, no matching is performed. If set and mismatched, the
             append fails.
+        stream_config: Configuration to apply if the stream is created by this append
+            (unset fields inherit the basin's default stream configuration); ignored if
+            the stream exists. Only :meth:`S2Stream.append` uses it: sessions take
+            ``stream_config`` when opened.
     """
 
     records: list[Record]
     match_seq_num: int | None = None
     fencing_token: str | None = None
+    stream_config: StreamConfig | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StreamPosition:
     """Position of a record in a stream.
 
@@ -77,7 +88,7 @@ class StreamPosition:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AppendAck:
     """Acknowledgement for an :class:`AppendInput`.
 
@@ -96,7 +107,7 @@ class AppendAck:
     tail: StreamPosition
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IndexedAppendAck:
     """Acknowledgement for an appended record.
 
@@ -109,7 +120,7 @@ class IndexedAppendAck:
     batch: AppendAck
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadLimit:
     """Limits for read operations.
 
@@ -122,8 +133,9 @@ class ReadLimit:
     bytes: int | None = None
 
 
-class SequencedRecord(NamedTuple):
-    """Record read from a stream (an immutable named tuple, cheap to build in bulk).
+@dataclass(slots=True)
+class SequencedRecord:
+    """Record read from a stream.
 
     Attributes:
         seq_num: Sequence number assigned to this record.
@@ -142,7 +154,7 @@ class SequencedRecord(NamedTuple):
         return len(self.headers) == 1 and self.headers[0][0] == b""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReadBatch:
     """Batch of records from a read.
 
@@ -155,28 +167,28 @@ class ReadBatch:
     tail: StreamPosition | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SeqNum:
     """Read starting from this sequence number."""
 
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Timestamp:
     """Read starting from this timestamp."""
 
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TailOffset:
     """Read starting from this many records before the tail."""
 
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Page(Generic[T]):
     """A page of values.
 
@@ -190,7 +202,15 @@ class Page(Generic[T]):
 
 
 class CommandRecord:
-    """Factory class for creating command records."""
+    """Factory class for creating command records.
+
+    Attributes:
+        FENCE: The header value of a fence command.
+        TRIM: The header value of a trim command.
+    """
+
+    FENCE = COMMAND_FENCE
+    TRIM = COMMAND_TRIM
 
     @staticmethod
     def fence(token: str) -> Record:
@@ -198,6 +218,8 @@ class CommandRecord:
 
         The fencing token must not exceed 36 bytes when UTF-8 encoded.
         """
+        if not isinstance(token, str):
+            raise S2ClientError("fencing token must be a str")
         encoded = token.encode()
         if len(encoded) > MAX_FENCING_TOKEN_BYTES:
             raise S2ClientError(f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
@@ -209,7 +231,11 @@ class CommandRecord:
 
         Has no effect if the sequence number is smaller than the first existing record.
         """
-        if not 0 <= desired_first_seq_num < 2**64:
+        if (
+            not isinstance(desired_first_seq_num, int)
+            or isinstance(desired_first_seq_num, bool)
+            or not 0 <= desired_first_seq_num < 2**64
+        ):
             raise S2ClientError("trim sequence number must be an unsigned 64-bit integer")
         return Record(body=desired_first_seq_num.to_bytes(8, "big"), headers=[(b"", COMMAND_TRIM)])
 

@@ -4,31 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from s2_sdk._duplex import ConnectError
-from s2_sdk._errors import S2ClientError, S2Error, S2ServerError
+from s2_sdk._exceptions import (
+    AppendIndefiniteFailureError,
+    ConnectError,
+    ConnectionRetiredError,
+    S2ClientError,
+    S2Error,
+    S2ServerError,
+    ServerDrainingError,
+    TransportError,
+)
 from s2_sdk._options import AppendRetryPolicy, Retry
 
-__all__ = ["RetryAfter", "backoff", "has_no_side_effects", "is_retryable", "run_with_retries"]
+__all__ = [
+    "ReconnectLimiter",
+    "backoff",
+    "has_no_side_effects",
+    "is_retryable",
+    "needs_new_connection",
+    "run_with_retries",
+]
 
 T = TypeVar("T")
 _RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class RetryAfter(S2ServerError):
-    """A retryable server error that named a minimum delay (``retry-after-ms``)."""
-
-    def __init__(self, error: S2ServerError, delay: float) -> None:
-        super().__init__(error.code, error.message, error.status_code)
-        self.error = error
-        self.delay = delay
+_MAX_FREE_RECONNECTS = 16
+"""Drain reconnects one call may make beyond its attempts (a server that drains every
+connection it is given must not hold a call forever)."""
 
 
 def is_retryable(error: BaseException) -> bool:
     """Transport failures, 408/429/5xx and 409 ``transaction_conflict``."""
-    if isinstance(error, ConnectionError | TimeoutError):
+    if isinstance(error, TransportError):
         return True
     if isinstance(error, S2ServerError):
         return error.status_code in _RETRYABLE_STATUSES or (
@@ -37,9 +47,17 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
+def needs_new_connection(error: BaseException) -> bool:
+    """The server drains (or the connection was retired): retry on another connection
+    at once, without using up an attempt."""
+    return isinstance(error, ServerDrainingError | ConnectionRetiredError)
+
+
 def has_no_side_effects(error: BaseException) -> bool:
     """Failures that guarantee the request did nothing (safe to retry any append)."""
-    if isinstance(error, ConnectError):
+    if isinstance(error, AppendIndefiniteFailureError):
+        return False
+    if isinstance(error, ConnectError) or needs_new_connection(error):
         return True
     if isinstance(error, S2ServerError):
         return (error.status_code, error.code) in ((429, "rate_limited"), (502, "hot_server"))
@@ -49,39 +67,83 @@ def has_no_side_effects(error: BaseException) -> bool:
 def backoff(attempt: int, retry: Retry) -> float:
     """Delay before retry ``attempt`` (0-based): base·2ⁿ capped, plus up to 100 % jitter."""
     base: float = min(
-        retry.min_base_delay.total_seconds() * 2.0**attempt, retry.max_base_delay.total_seconds()
+        retry.min_base_delay.total_seconds() * 2.0 ** min(attempt, 64),
+        retry.max_base_delay.total_seconds(),
     )
     return base + random.uniform(0, base)
 
 
-def append_safe(policy: AppendRetryPolicy) -> Callable[[BaseException], bool]:
-    """The retry predicate for appends under ``policy``."""
-    if policy is AppendRetryPolicy.ALL:
-        return is_retryable
-    return lambda e: is_retryable(e) and has_no_side_effects(e)
+def append_retry_on(policy: AppendRetryPolicy) -> Callable[[BaseException], bool]:
+    """The retry predicate for unary appends under ``policy``."""
+    if policy is AppendRetryPolicy.NO_SIDE_EFFECTS:
+        return lambda e: is_retryable(e) and has_no_side_effects(e)
+    return is_retryable
 
 
 async def run_with_retries(
     attempt: Callable[[], Awaitable[T]],
     retry: Retry,
     retry_on: Callable[[BaseException], bool] = is_retryable,
+    *,
+    track_uncertainty: bool = False,
 ) -> T:
     """Call ``attempt`` until it succeeds, fails for good, or attempts run out.
 
-    Transport failures that are not retried surface as :class:`S2ClientError`.
+    A drain (:func:`needs_new_connection`) is retried without using up an attempt.
+    With ``track_uncertainty`` (appends), a definite final failure after an attempt that
+    may have taken effect is raised as :class:`AppendIndefiniteFailureError`. Transport
+    failures that are not retried surface as :class:`S2ClientError`.
     """
-    n = 0
+    n = free = 0
+    uncertain = False
     while True:
         try:
             return await attempt()
-        except (S2Error, OSError, TimeoutError) as e:
-            error = e.error if isinstance(e, RetryAfter) else e
+        except (S2Error, TransportError) as e:
+            if needs_new_connection(e) and free < _MAX_FREE_RECONNECTS:
+                free += 1
+                await asyncio.sleep(backoff(0, retry) / 2)
+                continue
             n += 1
-            if n >= retry.max_attempts or not retry_on(error):
-                if isinstance(error, S2Error):
-                    raise error from None
-                raise S2ClientError(f"{type(error).__name__}: {error}") from error
+            if n >= retry.max_attempts or not retry_on(e):
+                final = _final(e, uncertain and track_uncertainty)
+                raise final from final.__cause__
+            uncertain = uncertain or not has_no_side_effects(e)
             delay = backoff(n - 1, retry)
-            if isinstance(e, RetryAfter):
-                delay = max(delay, e.delay)
+            if isinstance(e, S2ServerError) and e._retry_after is not None:
+                delay = max(delay, e._retry_after)
             await asyncio.sleep(delay)
+
+
+def _final(error: S2Error | TransportError, uncertain: bool) -> BaseException:
+    if uncertain and has_no_side_effects(error):
+        return AppendIndefiniteFailureError(error)
+    if isinstance(error, S2Error):
+        return error
+    wrapped = S2ClientError(f"{type(error).__name__}: {error}")
+    wrapped.__cause__ = error
+    return wrapped
+
+
+class ReconnectLimiter:
+    """Acts on a server's reconnect advice at most once a minute (a session that was
+    advised again right after reconnecting ignores it until the minute is up)."""
+
+    __slots__ = ("_last",)
+
+    PERIOD = 60.0
+
+    def __init__(self) -> None:
+        self._last: float | None = None
+
+    def acquire(self) -> bool:
+        """Whether to reconnect now; counts the reconnect if so."""
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.PERIOD:
+            return False
+        self._last = now
+        return True
+
+    def record(self) -> None:
+        """A reconnect happened for another reason (a drain): it counts too."""
+        self._last = time.monotonic()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from s2_sdk._append_session import AppendSession
-from s2_sdk._errors import S2ClientError
-from s2_sdk._json import position
+from s2_sdk._config import StreamConfig
+from s2_sdk._exceptions import S2ClientError
+from s2_sdk._json import position, stream_config_json
 from s2_sdk._options import Batching
 from s2_sdk._producer import Producer
 from s2_sdk._proto import append_ack, append_input_pb, parse, read_batch
@@ -25,8 +27,8 @@ from s2_sdk._records import (
     TailOffset,
     Timestamp,
 )
-from s2_sdk._retry import append_safe
-from s2_sdk._validate import check_append_input
+from s2_sdk._retry import append_retry_on
+from s2_sdk._validate import check_append_input, check_stream_config
 from s2_sdk.protocol import pb
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["S2Stream"]
 
 PROTO = "application/x-protobuf"
+_PROTO_HEADERS = {"content-type": PROTO, "accept": PROTO}
 
 
 def encode_key(key: bytes | str | None) -> str | None:
@@ -54,6 +57,18 @@ def encode_key(key: bytes | str | None) -> str | None:
     return key
 
 
+def data_headers(
+    stream: S2Stream, stream_config: StreamConfig | None, **extra: str
+) -> dict[str, str]:
+    """Headers of a request that reads or writes records: the basin's, the encryption
+    key, and the ``s2-stream-config`` applied if the request creates the stream."""
+    headers = {**stream._headers, **stream._key_headers, **extra}
+    if stream_config is not None:
+        check_stream_config(stream_config)
+        headers["s2-stream-config"] = json.dumps(stream_config_json(stream_config))
+    return headers
+
+
 class S2Stream:
     """Operations on one stream.
 
@@ -61,16 +76,15 @@ class S2Stream:
         Returned by :meth:`S2Basin.stream`. Do not instantiate directly.
     """
 
-    __slots__ = ("_basin", "_headers", "_name", "_path")
+    __slots__ = ("_basin", "_headers", "_key_headers", "_name", "_path")
 
     def __init__(self, basin: S2Basin, name: str, encryption_key: bytes | str | None) -> None:
         self._basin = basin
         self._name = name
         self._path = f"/v1/streams/{quote(name, safe='')}/records"
-        self._headers = dict(basin._headers)
+        self._headers = basin._headers
         key = encode_key(encryption_key)
-        if key is not None:
-            self._headers["s2-encryption-key"] = key
+        self._key_headers = {} if key is None else {"s2-encryption-key": key}
 
     @property
     def name(self) -> str:
@@ -105,13 +119,18 @@ class S2Stream:
             "POST",
             self._path,
             content=append_input_pb(inp).SerializeToString(),
-            headers={**self._headers, "content-type": PROTO, "accept": PROTO},
-            retry_on=append_safe(http.retry.append_retry_policy),
+            headers=data_headers(self, inp.stream_config, **_PROTO_HEADERS),
+            retry_on=append_retry_on(http.retry.append_retry_policy),
+            track_uncertainty=True,
         )
         return append_ack(parse(pb.AppendAck, resp.content))
 
     def append_session(
-        self, *, max_unacked_bytes: int = 5 * 1024 * 1024, max_unacked_batches: int | None = None
+        self,
+        *,
+        max_unacked_bytes: int = 5 * 1024 * 1024,
+        max_unacked_batches: int | None = None,
+        stream_config: StreamConfig | None = None,
     ) -> AppendSession:
         """Open a session for appending batches of records continuously.
 
@@ -122,6 +141,9 @@ class S2Stream:
                 before backpressure is applied. Default is 5 MiB.
             max_unacked_batches: Maximum number of unacknowledged batches before
                 backpressure is applied. If None, no limit is applied.
+            stream_config: Configuration to apply if the session creates the stream
+                (unset fields inherit the basin's defaults); ignored if it exists. Sent
+                whenever the session connects.
 
         Returns:
             An :class:`AppendSession` to use as an async context manager::
@@ -130,7 +152,9 @@ class S2Stream:
                     ticket = await session.submit(AppendInput(records=[...]))
                     ack = await ticket
         """
-        return AppendSession(self, max_unacked_bytes, max_unacked_batches)
+        return AppendSession(
+            self, max_unacked_bytes, max_unacked_batches, data_headers(self, stream_config)
+        )
 
     def producer(
         self,
@@ -139,6 +163,7 @@ class S2Stream:
         match_seq_num: int | None = None,
         batching: Batching | None = None,
         max_unacked_bytes: int = 5 * 1024 * 1024,
+        stream_config: StreamConfig | None = None,
     ) -> Producer:
         """Open a producer with per-record submit and auto-batching.
 
@@ -149,6 +174,9 @@ class S2Stream:
             batching: Auto-batching configuration. If None, default values are used.
             max_unacked_bytes: Maximum total metered bytes of unacknowledged batches
                 before backpressure is applied. Default is 5 MiB.
+            stream_config: Configuration to apply if the producer creates the stream
+                (unset fields inherit the basin's defaults); ignored if it exists. Sent
+                whenever its session connects.
 
         Returns:
             A :class:`Producer` to use as an async context manager::
@@ -157,7 +185,10 @@ class S2Stream:
                     ticket = await p.submit(Record(body=b"hello"))
                     ack = await ticket
         """
-        return Producer(self, fencing_token, match_seq_num, batching, max_unacked_bytes)
+        session = self.append_session(
+            max_unacked_bytes=max_unacked_bytes, stream_config=stream_config
+        )
+        return Producer(session, fencing_token, match_seq_num, batching)
 
     def read_session(
         self,
@@ -168,6 +199,7 @@ class S2Stream:
         clamp_to_tail: bool = False,
         wait: int | None = None,
         ignore_command_records: bool = False,
+        stream_config: StreamConfig | None = None,
     ) -> ReadSession:
         """Read batches of records from a stream continuously.
 
@@ -180,6 +212,8 @@ class S2Stream:
                 tail, instead of raising.
             wait: Number of seconds to wait for new records when the tail is reached.
             ignore_command_records: Filter out command records from batches.
+            stream_config: Configuration to apply if the session creates the stream
+                (the basin creates streams on read); ignored if it exists.
 
         Returns:
             A :class:`ReadSession`: iterate it for :class:`ReadBatch` es; use it as an
@@ -192,7 +226,14 @@ class S2Stream:
             to that many seconds for new records before ending.
         """
         return ReadSession(
-            self, start, limit, until_timestamp, clamp_to_tail, wait, ignore_command_records
+            self,
+            data_headers(self, stream_config),
+            start,
+            limit,
+            until_timestamp,
+            clamp_to_tail,
+            wait,
+            ignore_command_records,
         )
 
     async def read(
@@ -204,6 +245,7 @@ class S2Stream:
         clamp_to_tail: bool = False,
         wait: int | None = None,
         ignore_command_records: bool = False,
+        stream_config: StreamConfig | None = None,
     ) -> ReadBatch:
         """Read a batch of records from a stream.
 
@@ -216,6 +258,8 @@ class S2Stream:
                 tail, instead of raising.
             wait: Number of seconds to wait for records before returning.
             ignore_command_records: Filter out command records from the batch.
+            stream_config: Configuration to apply if the read creates the stream (the
+                basin creates streams on read); ignored if it exists.
 
         Returns:
             A ReadBatch containing sequenced records and an optional tail position.
@@ -231,7 +275,7 @@ class S2Stream:
             "GET",
             self._path,
             params=params,
-            headers={**self._headers, "accept": PROTO},
+            headers=data_headers(self, stream_config, accept=PROTO),
             extra_timeout=float(wait or 0),
         )
         return read_batch(parse(pb.ReadBatch, resp.content), ignore_command_records)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from s2_sdk._errors import S2ClientError
-from s2_sdk._records import AppendInput, ReadLimit, Record, metered_bytes
+from datetime import timedelta
+
+from s2_sdk._config import StreamConfig
+from s2_sdk._exceptions import S2ClientError
+from s2_sdk._options import Batching, Retry, Timeout
+from s2_sdk._records import AppendInput, ReadLimit, Record
 from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
@@ -15,14 +19,20 @@ from s2_sdk.protocol import (
 )
 
 __all__ = [
-    "check_access_token",
+    "access_token",
     "check_access_token_id",
     "check_append_input",
     "check_basin",
+    "check_batching",
+    "check_fencing_token",
     "check_location",
     "check_read_limits",
+    "check_retry",
     "check_stream",
+    "check_stream_config",
+    "check_timeout",
     "check_u64",
+    "record_size",
 ]
 
 _U64 = 2**64
@@ -33,15 +43,16 @@ def _check(error: str | None) -> None:
         raise S2ClientError(error)
 
 
-def check_access_token(token: object) -> None:
-    """Access tokens: text that can travel in a header (no control characters or
-    surrounding whitespace), so a bad one fails here, not as a protocol error."""
+def access_token(token: object) -> str:
+    """An access token as sent: without surrounding whitespace (a token read from a file
+    ends in a newline; the published client strips it too), and with no control
+    characters inside, so a bad one fails here, not as a protocol error."""
     if not isinstance(token, str):
         raise S2ClientError("access_token must be a str")
-    if token != token.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
-        raise S2ClientError(
-            "access_token must not contain control characters or surrounding whitespace"
-        )
+    token = token.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise S2ClientError("access_token must not contain control characters")
+    return token
 
 
 def check_basin(name: str) -> None:
@@ -66,39 +77,122 @@ def check_location(name: str) -> None:
 
 def check_u64(value: int | None, what: str) -> None:
     """An optional unsigned 64-bit integer."""
-    if value is not None and (isinstance(value, bool) or not 0 <= value < _U64):
+    if value is not None and (
+        type(value) is not int or not 0 <= value < _U64  # bool is not an int here
+    ):
         raise S2ClientError(f"{what} must be an unsigned 64-bit integer, got {value!r}")
 
 
+def record_size(record: Record) -> int:
+    """A record's metered size, after checking its types: a :class:`Record` whose body,
+    header names and values are bytes and whose timestamp is None or a u64.
+
+    The metered size is :func:`s2_sdk.protocol.metered_size`, computed here in the same
+    pass as the checks (``tests/core/test_records.py`` holds the two to agreement).
+    """
+    if not isinstance(record, Record):
+        raise S2ClientError(f"records must be Record instances, got {type(record).__name__}")
+    body = record.body
+    if not isinstance(body, bytes):
+        raise S2ClientError(f"a record body must be bytes, got {type(body).__name__}")
+    size = 8 + len(body)
+    headers = record.headers
+    if headers:
+        if not isinstance(headers, list | tuple):
+            raise S2ClientError("record headers must be a list of (name, value) byte pairs")
+        for header in headers:
+            if not (isinstance(header, tuple | list) and len(header) == 2):
+                raise S2ClientError("record headers must be (name, value) byte pairs")
+            name, value = header
+            if not (isinstance(name, bytes) and isinstance(value, bytes)):
+                raise S2ClientError("header names and values must be bytes")
+            size += 2 + len(name) + len(value)
+    timestamp = record.timestamp
+    if timestamp is not None and (type(timestamp) is not int or not 0 <= timestamp < _U64):
+        raise S2ClientError(
+            f"a record timestamp must be an unsigned 64-bit integer, got {timestamp!r}"
+        )
+    return size
+
+
+def check_fencing_token(token: str | None) -> None:
+    """An optional fencing token: a str of at most 36 bytes."""
+    if token is None:
+        return
+    if not isinstance(token, str):
+        raise S2ClientError(f"a fencing token must be a str, got {type(token).__name__}")
+    if len(token.encode()) > MAX_FENCING_TOKEN_BYTES:
+        raise S2ClientError(f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+
+
 def check_append_input(inp: AppendInput) -> int:
-    """1–1000 records, at most 1 MiB metered, a fencing token of at most 36 bytes.
+    """An :class:`AppendInput` of 1–1000 well-typed records, at most 1 MiB metered, with
+    a fencing token of at most 36 bytes and a u64 ``match_seq_num``.
 
     Returns:
         The batch's metered size.
     """
-    n = len(inp.records)
+    if not isinstance(inp, AppendInput):
+        raise S2ClientError(f"expected an AppendInput, got {type(inp).__name__}")
+    records = inp.records
+    if not isinstance(records, list | tuple):
+        raise S2ClientError("AppendInput.records must be a list of Record")
+    n = len(records)
     if not 1 <= n <= MAX_BATCH_RECORDS:
         raise S2ClientError(f"a batch must hold 1-{MAX_BATCH_RECORDS} records, got {n}")
-    size = metered_bytes(inp.records)
+    size = 0
+    for record in records:
+        size += record_size(record)
     if size > MAX_BATCH_METERED_BYTES:
         raise S2ClientError(f"a batch must be at most 1 MiB metered, got {size} bytes")
-    if inp.fencing_token is not None and (
-        len(inp.fencing_token.encode()) > MAX_FENCING_TOKEN_BYTES
-    ):
-        raise S2ClientError(f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+    check_fencing_token(inp.fencing_token)
     check_u64(inp.match_seq_num, "match_seq_num")
-    for r in inp.records:
-        check_u64(r.timestamp, "record timestamp")
+    check_stream_config(inp.stream_config)
     return size
 
 
-def check_record_bytes(record: Record) -> None:
-    """A record's body and header names and values must be bytes (str is a common slip)."""
-    headers = record.headers
-    if not isinstance(record.body, bytes) or (
-        headers and not all(isinstance(n, bytes) and isinstance(v, bytes) for n, v in headers)
+def check_stream_config(config: StreamConfig | None) -> None:
+    """An optional :class:`StreamConfig`."""
+    if config is not None and not isinstance(config, StreamConfig):
+        raise S2ClientError(f"stream_config must be a StreamConfig, got {type(config).__name__}")
+
+
+def check_timeout(timeout: Timeout) -> None:
+    """Positive timeouts."""
+    if not isinstance(timeout, Timeout):
+        raise S2ClientError(f"timeout must be a Timeout, got {type(timeout).__name__}")
+    for value in (timeout.request, timeout.connection):
+        if not isinstance(value, timedelta) or value <= timedelta(0):
+            raise S2ClientError("Timeout.request and Timeout.connection must be positive")
+
+
+def check_retry(retry: Retry) -> None:
+    """At least one attempt, and ``0 <= min_base_delay <= max_base_delay``."""
+    if not isinstance(retry, Retry):
+        raise S2ClientError(f"retry must be a Retry, got {type(retry).__name__}")
+    if type(retry.max_attempts) is not int or retry.max_attempts < 1:
+        raise S2ClientError(f"Retry.max_attempts must be at least 1, got {retry.max_attempts!r}")
+    low, high = retry.min_base_delay, retry.max_base_delay
+    if not (isinstance(low, timedelta) and isinstance(high, timedelta)) or not (
+        timedelta(0) <= low <= high
     ):
-        raise S2ClientError("record bodies, header names and header values must be bytes")
+        raise S2ClientError("Retry delays must satisfy 0 <= min_base_delay <= max_base_delay")
+
+
+def check_batching(batching: Batching) -> None:
+    """1–1000 records, 8 bytes to 1 MiB, and a non-negative linger."""
+    if not isinstance(batching, Batching):
+        raise S2ClientError(f"batching must be a Batching, got {type(batching).__name__}")
+    if type(batching.max_records) is not int or not 1 <= batching.max_records <= 1000:
+        raise S2ClientError(
+            f"Batching.max_records must be between 1 and 1000, got {batching.max_records!r}"
+        )
+    if type(batching.max_bytes) is not int or not 8 <= batching.max_bytes <= 1024 * 1024:
+        raise S2ClientError(
+            f"Batching.max_bytes must be between 8 and 1 MiB, got {batching.max_bytes!r}"
+        )
+    if not isinstance(batching.linger, timedelta) or batching.linger < timedelta(0):
+        raise S2ClientError("Batching.linger must be a non-negative timedelta")
 
 
 def check_read_limits(limit: ReadLimit | None) -> None:

@@ -36,7 +36,7 @@ from s2_sdk import _client, _producer, _read_session, _stream
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk._config import BasinConfig, StreamConfig
-from s2_sdk._errors import S2ClientError, S2ServerError
+from s2_sdk._exceptions import S2ClientError, S2ServerError
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, EnsuredStreamInfo, LocationInfo, StreamInfo
 from s2_sdk._options import Batching, Compression, Endpoints, Retry, Timeout
 from s2_sdk._records import (

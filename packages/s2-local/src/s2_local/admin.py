@@ -5,6 +5,7 @@ from __future__ import annotations
 from s2_sdk.protocol import access_token_id_error, token_id_prefix_error
 
 from s2_local.account import LOCATIONS, Account
+from s2_local.config import STORAGE_CLASSES, SYSTEM_DEFAULTS
 from s2_local.control import list_params, path_basin, path_stream
 from s2_local.errors import ApiError
 from s2_local.http import Request, Send, respond, respond_json
@@ -14,7 +15,13 @@ __all__ = ["AdminHandlers"]
 
 
 def _location_json(name: str) -> dict[str, object]:
-    return {"name": name, "is_private": False}
+    """Every location offers every storage class, with the streams' default as its own."""
+    return {
+        "name": name,
+        "is_private": False,
+        "storage_classes": list(STORAGE_CLASSES),
+        "default_storage_class": SYSTEM_DEFAULTS.storage_class,
+    }
 
 
 class AdminHandlers:

@@ -13,6 +13,7 @@ from s2_sdk.protocol import basin_name_error
 from s2_local.account import Account
 from s2_local.admin import AdminHandlers
 from s2_local.control import BasinHandlers, StreamHandlers
+from s2_local.drain import Drain
 from s2_local.errors import ApiError
 from s2_local.http import Disconnected, Receive, Request, Scope, Send, respond, respond_error
 from s2_local.records import RecordHandlers
@@ -31,9 +32,10 @@ class S2App:
         self.account = account
         self.ready = threading.Event()
         self._on_ready = on_ready
+        self.drain = Drain()
         self._basins = BasinHandlers(account)
         self._streams = StreamHandlers(account)
-        self._records = RecordHandlers(account)
+        self._records = RecordHandlers(account, self.drain)
         self._admin = AdminHandlers(account)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,6 +67,8 @@ class S2App:
         req: Request | None = None
         try:
             req = Request(scope, receive)
+            if self.drain.is_draining(req.client):
+                raise ApiError("server_draining", "the server is draining this connection")
             await self._route(req, send)
         except Disconnected:
             return

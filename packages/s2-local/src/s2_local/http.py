@@ -57,6 +57,9 @@ class Request:
         self._query: dict[str, str] | None = None
         self._body_read = False
         self.principal = ROOT
+        client = scope.get("client")
+        self.client: tuple[str, int] | None = (client[0], client[1]) if client else None
+        """The connection's peer address."""
 
     @property
     def query(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Three adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
+"""Adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
 
 1. Receive windows: hypercorn keeps h2's default 64 KiB receive window (per
    stream and per connection) and offers no setting for it, so a client
@@ -13,6 +13,10 @@
    (server stopping with sessions open) still restarts its idle timer; the task
    group refuses the task, and the refusal surfaced as an unhandled error with a
    traceback plus a "coroutine was never awaited" warning. The timer is skipped.
+4. Draining: each HTTP/2 connection registers in its server's :class:`Connections`
+   (the ``s2_connections`` attribute of the hypercorn config), so a server can drain
+   the connections it has: a draining connection sends GOAWAY once its last stream
+   ends (hypercorn itself only does so when the whole server stops).
 
 Applied once, at import of :mod:`s2_local.server`; hypercorn is left untouched
 if its internals differ from the versions this was written for.
@@ -23,12 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import h2.settings
 
-__all__ = ["WINDOW", "apply"]
+__all__ = ["WINDOW", "Connections", "apply"]
 
 WINDOW = 16 * 1024 * 1024
 log = logging.getLogger("s2_local.hypercorn")
@@ -53,6 +58,9 @@ def apply() -> None:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         config = self.config
+        registry = getattr(config, "s2_connections", None)
+        if isinstance(registry, Connections):
+            registry.add(self)
         self.connection.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
@@ -70,10 +78,59 @@ def apply() -> None:
         self.connection.increment_flow_control_window(WINDOW)
         await self._flush()
 
+    original_stream_send = H2Protocol.stream_send
+
+    async def stream_send(self: Any, event: Any) -> None:
+        await original_stream_send(self, event)
+        if getattr(self, "s2_draining", False):
+            await _goaway_if_idle(self)
+
     H2Protocol.__init__ = __init__  # type: ignore[method-assign]
     H2Protocol.initiate = initiate  # type: ignore[method-assign]
+    H2Protocol.stream_send = stream_send  # type: ignore[method-assign]
     _skip_idle_timer_when_closing()
     _applied = True
+
+
+async def _goaway_if_idle(protocol: Any) -> None:
+    if protocol.closed or not protocol.idle or getattr(protocol, "s2_goaway_sent", False):
+        return
+    protocol.s2_goaway_sent = True
+    with contextlib.suppress(Exception):  # the connection may be closing meanwhile
+        protocol.connection.close_connection()
+        await protocol._flush()
+
+
+class Connections:
+    """The live HTTP/2 connections of one server (hypercorn's protocol objects)."""
+
+    def __init__(self) -> None:
+        self._live: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def add(self, protocol: Any) -> None:
+        """Register a connection (called as hypercorn creates it)."""
+        self._live.add(protocol)
+
+    def clients(self) -> set[tuple[str, int]]:
+        """The peer address of every live connection."""
+        return {p.client for p in self._live if p.client is not None and not p.closed}
+
+    async def drain(self) -> set[tuple[str, int]]:
+        """Mark every live connection draining: each sends GOAWAY once idle (at once if it
+        is idle now). Returns their peer addresses."""
+        protocols = [p for p in self._live if not p.closed]
+        for protocol in protocols:
+            protocol.s2_draining = True
+            await _goaway_if_idle(protocol)
+        return {p.client for p in protocols if p.client is not None}
+
+    def busy(self) -> int:
+        """How many draining connections still have requests in progress."""
+        return sum(
+            1
+            for p in self._live
+            if getattr(p, "s2_draining", False) and not p.closed and not p.idle
+        )
 
 
 def _skip_idle_timer_when_closing() -> None:

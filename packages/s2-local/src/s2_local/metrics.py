@@ -12,9 +12,10 @@ from s2_local.errors import ApiError
 __all__ = ["Metrics"]
 
 _INTERVALS = {"minute": 60, "hour": 3600, "day": 86400}
-_MAX_AGE = 30 * 86400
 
-ACCOUNT_SETS = ("active-basins", "account-ops")
+ACCOUNT_SETS = ("active-basins", "account-ops", "estimated-billable-usage")
+BILLING_DIMENSIONS = ("storage", "append-throughput", "read-throughput")
+"""What ``estimated-billable-usage`` breaks the (zero: s2-local is free) cost down by."""
 BASIN_SETS = (
     "storage",
     "append-ops",
@@ -95,8 +96,6 @@ class Metrics:
             raise ApiError("invalid", "`start` must not be after `end`")
         if end > now + 300:
             raise ApiError("invalid", "`end` must not be in the future")
-        if start < now - _MAX_AGE:
-            raise ApiError("invalid", "`start` must be within the last 30 days")
         if name == "active-basins":
             active = sorted(
                 key[1]
@@ -111,6 +110,8 @@ class Metrics:
             values = [[t, v] for t, v in sorted(points.items())]
             return {"values": [{"gauge": {"name": name, "unit": "bytes", "values": values}}]}
         step = _INTERVALS[interval]
+        if name == "estimated-billable-usage":
+            return self._usage(interval, start, end)
         key = (name,) if name == "account-ops" else (name, *scope)
         buckets: dict[int, float] = defaultdict(float)
         for t, v in _points(self._counters.get(key, {}), start, end).items():
@@ -127,6 +128,34 @@ class Metrics:
                         "values": values,
                     }
                 }
+            ]
+        }
+
+    def _usage(self, interval: str, start: int, end: int) -> dict[str, Any]:
+        """Estimated cost by billing dimension and in total: zero dollars in every bucket
+        with traffic, since nothing here is billed."""
+        if interval == "minute":
+            raise ApiError("invalid", "estimated-billable-usage supports hour and day intervals")
+        step = _INTERVALS[interval]
+        buckets = sorted(
+            {
+                t // step * step
+                for key, series in self._counters.items()
+                if key[0] in BILLING_DIMENSIONS
+                for t in _points(series, start, end)
+            }
+        )
+        return {
+            "values": [
+                {
+                    "accumulation": {
+                        "name": dimension,
+                        "unit": "usd",
+                        "interval": interval,
+                        "values": [[t, 0.0] for t in buckets],
+                    }
+                }
+                for dimension in (*BILLING_DIMENSIONS, "total")
             ]
         }
 

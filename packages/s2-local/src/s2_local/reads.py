@@ -3,6 +3,7 @@ shared by unary reads, SSE and S2S read sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import AsyncGenerator, Mapping
@@ -178,11 +179,13 @@ class Heartbeat:
 
 
 async def read_events(
-    stream: Stream, params: ReadParams, start: int
+    stream: Stream, params: ReadParams, start: int, drain: asyncio.Event | None = None
 ) -> AsyncGenerator[Batch | Heartbeat]:
     """Batches from ``start`` then, if the read may follow, live batches and heartbeats.
 
-    Ends normally when a limit, ``until`` or the ``wait`` budget is reached.
+    Ends normally when a limit, ``until`` or the ``wait`` budget is reached. When
+    ``drain`` is set while following, one heartbeat goes out at once (to carry the
+    reconnect advice).
 
     Raises:
         ApiError: ``stream_deletion_pending`` if the stream is deleted meanwhile.
@@ -193,6 +196,7 @@ async def read_events(
     may_follow = params.may_follow
     pos = start
     following = False
+    announced = False
     deadline: float | None = None
     while count_left > 0 and bytes_left > 0:
         stream.ensure_live()
@@ -217,13 +221,16 @@ async def read_events(
             yield Heartbeat(stream.tail)
             if wait is not None:
                 deadline = time.monotonic() + wait
+        elif drain is not None and drain.is_set() and not announced:
+            announced = True  # nothing new was read: the tail is where the reader is
+            yield Heartbeat(stream.tail)
         timeout = random.uniform(_HEARTBEAT_MIN, _HEARTBEAT_MAX)
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             timeout = min(timeout, remaining)
-        if not await stream.changed(timeout):
+        if not await stream.changed(timeout, None if announced else drain):
             if deadline is not None and time.monotonic() >= deadline:
                 return
             yield Heartbeat(stream.tail)

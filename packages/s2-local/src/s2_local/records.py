@@ -14,6 +14,7 @@ from s2_local.account import Account
 from s2_local.config import parse_stream_config
 from s2_local.control import path_stream
 from s2_local.crypto import parse_key_header
+from s2_local.drain import Drain
 from s2_local.errors import ApiError
 from s2_local.formats import append_input_from_json, parse_format, read_batch_to_json
 from s2_local.http import Request, Send, respond, respond_json
@@ -31,8 +32,9 @@ _STREAMING_HEADERS = [("cache-control", "no-cache, no-transform"), ("x-accel-buf
 class RecordHandlers:
     """``/v1/streams/{stream}/records`` routes."""
 
-    def __init__(self, account: Account) -> None:
+    def __init__(self, account: Account, drain: Drain) -> None:
         self.account = account
+        self.drain = drain
 
     async def _stream(
         self, req: Request, basin: str, name: str, on: Literal["append", "read", "check-tail"]
@@ -59,7 +61,8 @@ class RecordHandlers:
         key = parse_key_header(req.header("s2-encryption-key"))
         if content_type == S2S:
             stream = await self._stream(req, basin, name, "append")
-            await append_session(req, send, stream, key, self.account.metrics)
+            drained = self.drain.signal(req.client)
+            await append_session(req, send, stream, key, self.account.metrics, drained)
             return
         if content_type in PROTO_TYPES:
             data = await req.body("bad_proto")
@@ -86,7 +89,8 @@ class RecordHandlers:
         if req.media_type("content-type") == S2S:
             stream = await self._stream(req, basin, name, "read")
             stream.check_read_key(key)
-            await read_session(req, send, stream, params, key, self.account.metrics)
+            drained = self.drain.signal(req.client)
+            await read_session(req, send, stream, params, key, self.account.metrics, drained)
             return
         if req.media_type("accept") == "text/event-stream":
             await self._sse(req, send, basin, name, params, key)

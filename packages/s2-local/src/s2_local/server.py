@@ -23,10 +23,24 @@ from hypercorn.config import Config
 from s2_local.account import Account
 from s2_local.app import S2App
 from s2_local.clock import Clock
+from s2_local.drain import GRACE
+from s2_local.hypercorn_tuning import Connections
 from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
 from s2_local.store import DiskStore, Store
 
-__all__ = ["PARENT_PID_ENV", "Server", "ServerProcess", "build_app", "listen", "serve"]
+__all__ = [
+    "DRAIN_TIMEOUT",
+    "PARENT_PID_ENV",
+    "Server",
+    "ServerProcess",
+    "build_app",
+    "drain",
+    "listen",
+    "serve",
+]
+
+DRAIN_TIMEOUT = GRACE + 2.0
+"""Longest a drain waits for the drained connections' requests to end."""
 
 PARENT_PID_ENV = "S2_LOCAL_PARENT_PID"
 """Set by :class:`ServerProcess` for its child: shut down once that parent is gone."""
@@ -47,8 +61,11 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(sock: socket.socket, tls_cert: str | None, tls_key: str | None) -> Config:
+def _config(
+    sock: socket.socket, tls_cert: str | None, tls_key: str | None, connections: Connections
+) -> Config:
     config = Config()
+    config.s2_connections = connections  # type: ignore[attr-defined]  # see hypercorn_tuning
     config.bind = [f"fd://{sock.fileno()}"]
     config.keep_alive_timeout = 300
     config.h2_max_concurrent_streams = 1000
@@ -81,6 +98,22 @@ def build_app(
     return S2App(Account(store, clock, root_token=root_token), on_ready=on_ready)
 
 
+async def drain(app: S2App, connections: Connections, timeout: float = DRAIN_TIMEOUT) -> None:
+    """Drain every connection open now, and wait (up to ``timeout``) until their requests
+    and sessions have ended; connections opened meanwhile are served as usual.
+
+    Their new requests get ``503 server_draining``, their sessions are advised to
+    reconnect (and ended after the grace period), then each gets GOAWAY once idle.
+    """
+    clients = connections.clients()
+    app.drain.start(clients, live=clients)
+    await connections.drain()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while connections.busy() and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+
+
 async def serve(
     sock: socket.socket,
     app: S2App,
@@ -88,14 +121,17 @@ async def serve(
     shutdown: asyncio.Event,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    connections: Connections | None = None,
 ) -> None:
     """Serve ``app`` on a listening socket until ``shutdown`` is set.
 
-    Connections still open at shutdown are cancelled after the graceful timeout;
-    asyncio (3.11) reports each cancelled connection task as an error in a callback,
-    which is logged at debug level instead once shutdown has begun.
+    At shutdown the open connections are drained first (see :func:`drain`), then closed.
+    Connections still open after hypercorn's graceful timeout are cancelled; asyncio
+    (3.11) reports each cancelled connection task as an error in a callback, which is
+    logged at debug level instead once shutdown has begun.
     """
-    config = _config(sock, tls_cert, tls_key)
+    connections = connections or Connections()
+    config = _config(sock, tls_cert, tls_key, connections)
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
 
@@ -107,8 +143,12 @@ async def serve(
         else:
             loop.default_exception_handler(context)
 
+    async def drained_shutdown() -> None:
+        await shutdown.wait()
+        await drain(app, connections)
+
     loop.set_exception_handler(on_error)
-    await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)  # type: ignore[arg-type]
+    await hypercorn_serve(app, config, shutdown_trigger=drained_shutdown)  # type: ignore[arg-type]
 
 
 class Server:
@@ -143,6 +183,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
+        self._connections = Connections()
 
     @property
     def endpoint(self) -> str:
@@ -177,6 +218,7 @@ class Server:
                 shutdown=self._stop,
                 tls_cert=self._tls[0],
                 tls_key=self._tls[1],
+                connections=self._connections,
             )
 
         try:
@@ -190,8 +232,17 @@ class Server:
         assert self._loop is not None, "the server is not running"
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
+    def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Drain the connections open now, as a server about to restart would, and wait
+        until their requests end (see :func:`drain`); new connections are served.
+
+        Clients of the published SDK 0.9+ (and of ``s2_sdk``) ride through it: they
+        reconnect without losing, repeating or counting anything against their retries.
+        """
+        self.run(drain(self._app, self._connections, timeout), timeout + 5)
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving and wait for the thread to end."""
+        """Drain, stop serving and wait for the thread to end."""
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:

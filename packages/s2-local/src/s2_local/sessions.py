@@ -1,7 +1,10 @@
 """S2S sessions: the full-duplex append session and the read session.
 
 Both answer 200 with ``Content-Type: s2s/proto`` at once and then exchange
-frames. Errors after that point end the response with a terminal frame.
+frames. Errors after that point end the response with a terminal frame. When their
+connection drains (``drained`` is set), their frames carry "reconnect advised"; a
+session still open :data:`~s2_local.drain.GRACE` seconds later ends with a terminal
+``server_draining`` (an append session first acknowledges every input it took).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from s2_sdk.protocol import (
 )
 
 from s2_local.access import authorize_commands
+from s2_local.drain import GRACE
 from s2_local.errors import ApiError
 from s2_local.http import Request, Send
 from s2_local.metrics import Metrics
@@ -79,6 +83,31 @@ async def watch_disconnect(req: Request, work: Coroutine[Any, Any, None]) -> boo
     return True
 
 
+async def _drained(drained: asyncio.Event) -> None:
+    """Raise ``server_draining`` :data:`GRACE` seconds after ``drained`` is set."""
+    await drained.wait()
+    await asyncio.sleep(GRACE)
+    raise ApiError("server_draining", "the server is draining this connection")
+
+
+async def _until_drained(work: Coroutine[Any, Any, None], drained: asyncio.Event) -> None:
+    """Run ``work``; raise ``server_draining`` if it still runs once the drain grace is up."""
+    task = asyncio.ensure_future(work)
+    deadline = asyncio.ensure_future(_drained(drained))
+    try:
+        await asyncio.wait({task, deadline}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (deadline, task):
+            if not t.done():
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+    if task.done() and not task.cancelled():
+        task.result()
+    else:
+        deadline.result()
+
+
 async def read_session(
     req: Request,
     send: Send,
@@ -86,6 +115,7 @@ async def read_session(
     params: ReadParams,
     key: bytes | None,
     metrics: Metrics,
+    drained: asyncio.Event,
 ) -> None:
     """Stream ``ReadBatch`` frames (heartbeats are empty batches with a tail)."""
     start = params.start_seq(stream)
@@ -95,17 +125,18 @@ async def read_session(
     stream.sessions += 1
 
     async def produce() -> None:
-        async with contextlib.aclosing(read_events(stream, params, start)) as events:
+        async with contextlib.aclosing(read_events(stream, params, start, drained)) as events:
             async for event in events:
                 if isinstance(event, Batch):
                     payload = batch_payload(stream, event, event.tail, key)
                     metrics.read(stream.basin, event.records.metered, op=False)
                 else:
                     payload = batch_payload(stream, None, event.tail, key)
-                await _frame(send, encode_frame(payload, codec))
+                advise = drained.is_set()
+                await _frame(send, encode_frame(payload, codec, reconnect_advised=advise))
 
     try:
-        finished = await watch_disconnect(req, produce())
+        finished = await watch_disconnect(req, _until_drained(produce(), drained))
     except ApiError as e:
         await _finish(send, e)
         return
@@ -116,12 +147,18 @@ async def read_session(
 
 
 async def append_session(
-    req: Request, send: Send, stream: Stream, key: bytes | None, metrics: Metrics
+    req: Request,
+    send: Send,
+    stream: Stream,
+    key: bytes | None,
+    metrics: Metrics,
+    drained: asyncio.Event,
 ) -> None:
     """Take ``AppendInput`` frames, answer one ``AppendAck`` frame each, in order.
 
     The first failure poisons the session: later inputs are not applied, acks
-    already due are sent, then the error as a terminal frame.
+    already due are sent, then the error as a terminal frame. A drain ends the session
+    the same way once its grace is up: inputs not yet taken are never applied.
     """
     stream.check_read_key(key)
     codec = codec_from_accept_encoding(req.header("accept-encoding"))
@@ -130,6 +167,12 @@ async def append_session(
     pending: asyncio.Queue[Any] = asyncio.Queue()
 
     async def take_inputs() -> None:
+        try:
+            await _until_drained(take(), drained)
+        except ApiError as e:  # drained: what was taken is acked, then the error
+            pending.put_nowait(e)
+
+    async def take() -> None:
         decoder = FrameDecoder()
         while True:
             message = await req.receive()
@@ -177,7 +220,9 @@ async def append_session(
             except ApiError as e:
                 await _finish(send, e)
                 return
-            await _frame(send, encode_frame(ack.to_proto().SerializeToString(), Codec(codec)))
+            payload = ack.to_proto().SerializeToString()
+            advise = drained.is_set()
+            await _frame(send, encode_frame(payload, Codec(codec), reconnect_advised=advise))
     finally:
         stream.sessions -= 1
         reader.cancel()

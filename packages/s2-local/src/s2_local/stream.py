@@ -329,15 +329,27 @@ class Stream:
         """Raise ``bad_header`` before a read when an encrypted stream gets no key."""
         self._cipher_for(key)
 
-    async def changed(self, timeout: float | None) -> bool:
-        """Wait until the durable tail moves or the stream is deleted; False on timeout."""
+    async def changed(self, timeout: float | None, wake: asyncio.Event | None = None) -> bool:
+        """Wait until the durable tail moves or the stream is deleted (or ``wake`` is set);
+        False on timeout."""
         if self._changed is None:
             self._changed = asyncio.get_running_loop().create_future()
+        if wake is None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._changed), timeout)
+            except TimeoutError:
+                return False
+            return True
+        if wake.is_set():
+            return True
+        waker: asyncio.Future[Any] = asyncio.ensure_future(wake.wait())
         try:
-            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
-        except TimeoutError:
-            return False
-        return True
+            done, _ = await asyncio.wait(
+                {self._changed, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waker.cancel()
+        return bool(done)
 
     def notify(self) -> None:
         """Wake every reader waiting in :meth:`changed`."""

@@ -23,8 +23,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Literal
 
-from s2_sdk import AppendInput, Batching, Record, S2ServerError, metered_bytes
-from s2_sdk._append_session import AppendSession, BatchSubmitTicket, is_connected
+from s2_sdk import (
+    AppendInput,
+    AppendSession,
+    Batching,
+    BatchSubmitTicket,
+    Record,
+    S2ServerError,
+    metered_bytes,
+)
 from s2_sdk._bridge import bridge, keep_after_fork
 from s2_sdk.sync import S2
 
@@ -224,7 +231,8 @@ class LogSink:
                 # Until the sessions are connected (at start, after a failure), one record
                 # at a time: an unreachable server costs this thread, and through the
                 # GIL the application, next to nothing.
-                connected = bool(self._sessions) and all(map(is_connected, self._sessions.values()))
+                sessions = self._sessions.values()
+                connected = bool(sessions) and all(s.connected for s in sessions)
                 with self._lock:
                     n = min(len(self._queue), _CHUNK if connected else 1)
                     chunk = [self._queue.popleft() for _ in range(n)]

@@ -1,0 +1,93 @@
+"""Programs written for the published SDK run unchanged with `s2-core`, with the same results.
+
+Each program runs twice against one s2-local: with the published client of its release
+(in its own virtualenv) and with this repository's `s2_sdk`. Every step must come out
+the same; a step that raises with the published client would be an s2-local gap, so
+every step must also succeed there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from interop_clients import REFERENCE_PY_SDK_VERSION, official_python, run_script
+from s2_local.pytest_plugin import S2TestServer
+from s2_sdk._duplex import authority
+from support.evil_server import Answer, EvilServer
+
+PROGRAMS = Path(__file__).parent / "programs"
+pytestmark = pytest.mark.interop
+
+
+def _run(python: str, program: str, endpoint: str) -> dict[str, Any]:
+    basin = f"compat-{uuid.uuid4().hex[:12]}"
+    tokens = f"compat-{uuid.uuid4().hex[:8]}"
+    out = run_script([python, str(PROGRAMS / program), endpoint, basin, tokens], timeout=180)
+    results: dict[str, Any] = json.loads(out)
+    return results
+
+
+@pytest.mark.parametrize(
+    ("program", "version"),
+    [("written_for_0_8.py", REFERENCE_PY_SDK_VERSION), ("written_for_0_13.py", "0.13.0")],
+)
+def test_a_program_runs_the_same_as_with_the_published_client(
+    s2_server: S2TestServer, program: str, version: str
+) -> None:
+    theirs = _run(str(official_python(version)), program, s2_server.account_endpoint)
+    ours = _run(sys.executable, program, s2_server.account_endpoint)
+    assert list(ours) == list(theirs)
+    failed_there = {name: r for name, r in theirs.items() if "ok" not in r}
+    assert not failed_there, f"steps the published {version} client failed: {failed_there}"
+    different = {name: (theirs[name], ours[name]) for name in theirs if theirs[name] != ours[name]}
+    assert not different, json.dumps(different, indent=1)
+
+
+def _headers(python: str, server: EvilServer) -> list[tuple[dict[str, str], set[str]]]:
+    server.requests.clear()
+    run_script([python, str(PROGRAMS / "wire.py"), server.endpoint])
+    out = []
+    for seen in server.requests:
+        headers = {k: v for k, v in seen.headers if k != "user-agent"}
+        out.append((headers, seen.never_indexed))
+    return out
+
+
+def test_requests_match_the_published_client_on_the_wire() -> None:
+    with EvilServer() as server:
+        server.answer = Answer(
+            404, [("content-type", "application/json")], b'{"code":"x","message":"no"}'
+        )
+        theirs = _headers(str(official_python()), server)
+        ours = _headers(sys.executable, server)
+    assert len(theirs) == len(ours) == 9
+    for (their_headers, their_secret), (our_headers, our_secret) in zip(theirs, ours, strict=True):
+        assert our_headers == their_headers
+        assert our_secret == their_secret == {"authorization"}
+    # the token's trailing newline is stripped; the key goes only where records are
+    assert ours[0][0]["authorization"] == "Bearer token-from-a-file"
+    with_key = [
+        h[":path"].split("?")[0].rsplit("/", 1)[-1] for h, _ in ours if "s2-encryption-key" in h
+    ]
+    assert with_key == ["records"] * 6
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "port", "expected"),
+    [
+        ("https", "a.s2.dev", 443, "a.s2.dev"),
+        ("https", "a.s2.dev", None, "a.s2.dev"),
+        ("http", "localhost", 80, "localhost"),
+        ("http", "localhost", 8080, "localhost:8080"),
+        ("https", "::1", 8443, "[::1]:8443"),
+    ],
+)
+def test_authority_drops_a_default_port(
+    scheme: str, host: str, port: int | None, expected: str
+) -> None:
+    assert authority(scheme, host, port) == expected
