@@ -18,6 +18,7 @@ from s2_sdk._exceptions import (
     S2ClientError,
     S2Error,
     TransportError,
+    fallible,
     server_error,
 )
 from s2_sdk._options import AppendRetryPolicy
@@ -113,6 +114,7 @@ class _Budget:
             self._changed.notify_all()
 
 
+@fallible()
 class AppendSession:
     """Session for high-throughput appending with backpressure control.
 

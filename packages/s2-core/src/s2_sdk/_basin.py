@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from s2_sdk._config import StreamConfig
-from s2_sdk._exceptions import S2ServerError
+from s2_sdk._exceptions import S2ServerError, fallible
 from s2_sdk._info import EnsuredStreamInfo, EnsureStatus, StreamInfo
 from s2_sdk._json import stream_config, stream_config_json, stream_info
 from s2_sdk._query import list_params, paginate
@@ -37,6 +37,7 @@ def ensure_status(status_code: int, header: str | None) -> EnsureStatus:
     return EnsureStatus.CREATED if status_code == 201 else EnsureStatus.CONFIG_UPDATED
 
 
+@fallible()
 class S2Basin:
     """Operations on one basin.
 

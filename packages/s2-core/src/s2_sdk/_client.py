@@ -11,7 +11,7 @@ from urllib.parse import quote
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._basin import S2Basin, ensure_status
 from s2_sdk._config import BasinConfig
-from s2_sdk._exceptions import S2ServerError
+from s2_sdk._exceptions import S2ServerError, fallible
 from s2_sdk._http import HttpClient
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, LocationInfo
 from s2_sdk._json import (
@@ -51,6 +51,7 @@ __all__ = ["S2"]
 Metric = Scalar | Accumulation | Gauge | Label
 
 
+@fallible()
 class S2:
     """Client for S2, an API for unlimited, durable, real-time streams.
 

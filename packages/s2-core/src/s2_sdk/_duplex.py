@@ -374,11 +374,14 @@ class DuplexConnection:
         if isinstance(event, h2.events.ConnectionTerminated):
             last = event.last_stream_id or 0
             code = int(event.error_code or 0)
-            error = ProtocolError(f"GOAWAY from the server (error {code})", code)
+            error: TransportError = ProtocolError(f"GOAWAY from the server (error {code})", code)
+            # streams past the last one the server took were never processed: retry
+            # them elsewhere, as on a retired connection
+            unprocessed = ConnectionRetiredError(f"GOAWAY from the server after stream {last}")
             self._closed = error
             for stream_id, stream in list(self._streams.items()):
-                if stream_id > last or event.error_code:
-                    stream._fail(error)
+                if stream_id > last or code:
+                    stream._fail(unprocessed if stream_id > last else error)
                     del self._streams[stream_id]
             self._close_if_done()
             return

@@ -27,8 +27,11 @@ and the transport errors are imported from.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from s2_sdk._records import StreamPosition
@@ -49,8 +52,11 @@ __all__ = [
     "SeqNumMismatchError",
     "ServerDrainingError",
     "TransportError",
+    "fallible",
     "server_error",
 ]
+
+C = TypeVar("C", bound=type)
 
 UNKNOWN_CODE = "unknown"
 
@@ -281,3 +287,66 @@ def _server_error(status: int, body: bytes) -> S2ServerError:
     if status == 503 and code == "server_draining":
         return ServerDrainingError(code, message, status)
     return S2ServerError(code, message, status)
+
+
+def _client_error(error: Exception) -> S2ClientError:
+    wrapped = S2ClientError(f"{type(error).__name__}: {error}")
+    wrapped.__cause__ = error
+    return wrapped
+
+
+def _fallible_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except S2Error:
+                raise
+            except Exception as e:
+                raise _client_error(e) from e
+
+        return call
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def generate(*args: Any, **kwargs: Any) -> Any:
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except S2Error:
+                raise
+            except Exception as e:
+                raise _client_error(e) from e
+
+        return generate
+
+    @functools.wraps(fn)
+    def call_sync(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except S2Error:
+            raise
+        except Exception as e:
+            raise _client_error(e) from e
+
+    return call_sync
+
+
+def fallible(*, skip: tuple[str, ...] = ()) -> Callable[[C], C]:
+    """A class decorator: every public method (and ``__init__``) of the class raises only
+    :class:`S2Error` s; anything else it would raise (a wrong type given by the caller, a
+    transport failure) becomes an :class:`S2ClientError` with the original as its cause,
+    as the published SDK's methods do. ``skip`` names hot paths that check their input
+    themselves."""
+
+    def decorate(cls: C) -> C:
+        for name, member in list(vars(cls).items()):
+            if name in skip or (name.startswith("_") and name != "__init__"):
+                continue
+            if inspect.isfunction(member):
+                setattr(cls, name, _fallible_function(member))
+        return cls
+
+    return decorate

@@ -99,6 +99,8 @@ class Batching:
 
 
 def _origin(value: str, what: str, allow_template: bool) -> tuple[str, str]:
+    if not isinstance(value, str):
+        raise S2ClientError(f"{what} endpoint must be a str, got {type(value).__name__}")
     raw = value.strip()
     if "://" not in raw:
         raw = "https://" + raw

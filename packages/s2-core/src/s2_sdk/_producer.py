@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from s2_sdk._append_session import AppendSession, BatchSubmitTicket
-from s2_sdk._exceptions import S2ClientError
+from s2_sdk._exceptions import S2ClientError, fallible
 from s2_sdk._options import Batching
 from s2_sdk._records import AppendInput, IndexedAppendAck, Record
 from s2_sdk._validate import check_batching, check_fencing_token, check_u64, record_size
@@ -36,6 +36,7 @@ class RecordSubmitTicket:
         return self._future.done()
 
 
+@fallible(skip=("submit",))
 class Producer:
     """High-level interface for submitting individual records.
 

@@ -15,6 +15,7 @@ from s2_sdk._exceptions import (
     S2ClientError,
     S2Error,
     TransportError,
+    fallible,
     server_error,
 )
 from s2_sdk._proto import parse, read_batch
@@ -36,6 +37,7 @@ _MAX_FREE_RECONNECTS = 16
 """Drain reconnects in a row (with no frame between them) before a drain counts as a failure."""
 
 
+@fallible()
 class ReadSession:
     """Batches of records read continuously from a stream.
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from s2_sdk._append_session import AppendSession
 from s2_sdk._config import StreamConfig
-from s2_sdk._exceptions import S2ClientError
+from s2_sdk._exceptions import S2ClientError, fallible
 from s2_sdk._json import position, stream_config_json
 from s2_sdk._options import Batching
 from s2_sdk._producer import Producer
@@ -69,6 +69,7 @@ def data_headers(
     return headers
 
 
+@fallible()
 class S2Stream:
     """Operations on one stream.
 

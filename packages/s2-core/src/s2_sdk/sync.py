@@ -340,6 +340,7 @@ class S2Stream:
         clamp_to_tail: bool = False,
         wait: int | None = None,
         ignore_command_records: bool = False,
+        stream_config: StreamConfig | None = None,
     ) -> ReadBatch:
         """See :meth:`s2_sdk.S2Stream.read`."""
         return _run(
@@ -350,6 +351,7 @@ class S2Stream:
                 clamp_to_tail=clamp_to_tail,
                 wait=wait,
                 ignore_command_records=ignore_command_records,
+                stream_config=stream_config,
             )
         )
 
@@ -362,6 +364,7 @@ class S2Stream:
         clamp_to_tail: bool = False,
         wait: int | None = None,
         ignore_command_records: bool = False,
+        stream_config: StreamConfig | None = None,
     ) -> ReadSession:
         """A blocking iterator of :class:`ReadBatch`; see :meth:`s2_sdk.S2Stream.read_session`."""
         stream = self._async()
@@ -374,6 +377,7 @@ class S2Stream:
                 clamp_to_tail=clamp_to_tail,
                 wait=wait,
                 ignore_command_records=ignore_command_records,
+                stream_config=stream_config,
             )
 
         return ReadSession(_run(open_session()))
@@ -385,6 +389,7 @@ class S2Stream:
         match_seq_num: int | None = None,
         batching: Batching | None = None,
         max_unacked_bytes: int = 5 * 1024 * 1024,
+        stream_config: StreamConfig | None = None,
     ) -> Producer:
         """A blocking :class:`Producer`; see :meth:`s2_sdk.S2Stream.producer`."""
         stream = self._async()
@@ -395,6 +400,7 @@ class S2Stream:
                 match_seq_num=match_seq_num,
                 batching=batching,
                 max_unacked_bytes=max_unacked_bytes,
+                stream_config=stream_config,
             )
 
         return Producer(_run(open_producer()))
