@@ -9,7 +9,9 @@ every step must also succeed there.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from interop_clients import REFERENCE_PY_SDK_VERSION, official_python, run_script
 from s2_local.pytest_plugin import S2TestServer
+from s2_local.server import Server
 from s2_sdk._duplex import authority
 from support.evil_server import Answer, EvilServer
 
@@ -91,3 +94,29 @@ def test_authority_drops_a_default_port(
     scheme: str, host: str, port: int | None, expected: str
 ) -> None:
     assert authority(scheme, host, port) == expected
+
+
+@pytest.mark.parametrize("client", ["published", "ours"])
+def test_sessions_ride_through_a_drain(client: str) -> None:
+    """The published 0.13 client (and ours) reconnect on s2-local's drain without using an
+    attempt: every append acknowledged once, in order, and read back exactly once."""
+    python = str(official_python()) if client == "published" else sys.executable
+    program = str(PROGRAMS / "rides_a_drain.py")
+    with Server() as server:
+        proc = subprocess.Popen(
+            [python, program, server.endpoint, f"drain-{uuid.uuid4().hex[:10]}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1)
+        server.drain()
+        time.sleep(0.5)
+        server.drain()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    result = json.loads(out)
+    n = len(result["acks"])
+    assert n > 100
+    assert result["acks"] == list(range(n)) and result["tail"] == n
+    assert result["read"] == list(range(n))

@@ -19,11 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from s2_sdk import (
     S2,
+    AppendIndefiniteFailureError,
     AppendInput,
     Endpoints,
     Record,
     Retry,
     S2Error,
+    S2ServerError,
     SeqNum,
     Timeout,
 )
@@ -156,3 +158,25 @@ def test_requests_beyond_the_stream_limit_open_more_connections() -> None:
 
         assert asyncio.run(call()) == [7] * 10
         assert server.connections >= 5
+
+
+def test_an_append_that_may_have_applied_is_reported_indefinite() -> None:
+    """The first attempt times out (it may have been applied), the retry is refused with a
+    429 (definitely not applied): the append's outcome is unknown, and says so."""
+    limited = Answer(429, [("content-type", "application/json")], b'{"code":"rate_limited"}')
+    with EvilServer() as server:
+        server.script.extend([(Answer(), 3.0), (limited, 0.0)])
+
+        async def call() -> None:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            timeout = Timeout(request=timedelta(seconds=0.5))
+            async with S2(
+                "t", endpoints=endpoints, retry=Retry(max_attempts=2), timeout=timeout
+            ) as s2:
+                with pytest.raises(AppendIndefiniteFailureError) as err:
+                    await s2["fuzz-basin"]["s"].append(AppendInput([Record(b"x")]))
+                final = err.value.final_attempt_error
+                assert isinstance(final, S2ServerError) and final.code == "rate_limited"
+
+        asyncio.run(call())
+        assert len(server.requests) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from dataclasses import dataclass, field
 
 import h2.config
@@ -55,6 +56,8 @@ class EvilServer(BackgroundServer):
         self.connections = 0
         self.requests: list[Seen] = []
         """Every request received, in order."""
+        self.script: deque[tuple[Answer, float]] = deque()
+        """Answers (and their delays) for the next requests, before :attr:`answer`."""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -67,9 +70,9 @@ class EvilServer(BackgroundServer):
             )
         writer.write(conn.data_to_send())
 
-        def answer(stream_id: int) -> None:
+        def answer(stream_id: int, reply: Answer) -> None:
             with contextlib.suppress(h2.exceptions.H2Error):
-                self._respond(conn, stream_id)
+                self._respond(conn, stream_id, reply)
                 writer.write(conn.data_to_send())
 
         try:
@@ -78,14 +81,16 @@ class EvilServer(BackgroundServer):
                     for event in conn.receive_data(data):
                         if isinstance(event, h2.events.RequestReceived):
                             self.requests.append(_seen(event.headers or []))
-                            self._loop.call_later(self.delay, answer, event.stream_id)
+                            reply, delay = (
+                                self.script.popleft() if self.script else (self.answer, self.delay)
+                            )
+                            self._loop.call_later(delay, answer, event.stream_id, reply)
                     writer.write(conn.data_to_send())
                     await writer.drain()
         finally:
             writer.close()
 
-    def _respond(self, conn: h2.connection.H2Connection, stream_id: int) -> None:
-        answer = self.answer
+    def _respond(self, conn: h2.connection.H2Connection, stream_id: int, answer: Answer) -> None:
         headers = [(":status", str(answer.status)), *answer.headers]
         if not answer.body:
             conn.send_headers(stream_id, headers, end_stream=True)

@@ -93,12 +93,25 @@ def apply() -> None:
 
 
 async def _goaway_if_idle(protocol: Any) -> None:
-    if protocol.closed or not protocol.idle or getattr(protocol, "s2_goaway_sent", False):
+    """Send GOAWAY once no request is in progress and every response has gone out."""
+    if protocol.closed or not protocol.idle or getattr(protocol, "s2_goaway", None):
         return
-    protocol.s2_goaway_sent = True
-    with contextlib.suppress(Exception):  # the connection may be closing meanwhile
-        protocol.connection.close_connection()
-        await protocol._flush()
+
+    async def goaway() -> None:
+        # a response's last frames are written by hypercorn's send task after the
+        # stream already counts as closed: GOAWAY before them would cut them off
+        for _ in range(500):
+            if protocol.closed or not protocol.idle:
+                protocol.s2_goaway = None  # busy again: the next stream end retries
+                return
+            if not protocol.stream_buffers:
+                break
+            await asyncio.sleep(0.01)
+        with contextlib.suppress(Exception):  # the connection may be closing meanwhile
+            protocol.connection.close_connection()
+            await protocol._flush()
+
+    protocol.s2_goaway = asyncio.ensure_future(goaway())
 
 
 class Connections:
