@@ -23,7 +23,7 @@ from s2_local.config import (
 )
 from s2_local.errors import ApiError
 from s2_local.metrics import Metrics
-from s2_local.store import AppendEntry, Store
+from s2_local.store import AppendEntry, CorruptLog, DiskStore, Store
 from s2_local.stream import Stream, rfc3339
 from s2_local.tokens import Tokens
 
@@ -100,19 +100,37 @@ class Account:
         self.deletion_grace = deletion_grace
         self.maintenance_interval = maintenance_interval
         self._maintenance: asyncio.Task[None] | None = None
+        self._meta = asyncio.Lock()
+        """Held by every control-plane change: check, make it durable, then apply it (a
+        change the store could not write never becomes visible)."""
 
     # -- lifecycle --------------------------------------------------------------
 
     async def open(self) -> None:
-        """Recover persisted state and start background work."""
+        """Recover persisted state and start background work.
+
+        Raises:
+            CorruptLog: the log contradicts itself (an append that does not follow its
+                stream's last one) and the store is not repairing.
+        """
         for entry in self.store.replay():
             if isinstance(entry, AppendEntry):
                 basin = self.basins.get(entry.basin)
                 stream = basin.streams.get(entry.stream) if basin else None
-                if stream is not None:
-                    stream.restore(entry)
+                if stream is None:
+                    continue  # the stream was deleted later in the log
+                if entry.first_seq != stream.next_seq:
+                    self._inconsistent(
+                        f"stream {entry.basin}/{entry.stream}: records from {entry.first_seq} "
+                        f"do not follow {stream.next_seq}"
+                    )
+                    continue
+                stream.restore(entry)
             else:
-                self._apply(entry)
+                try:
+                    self._apply(entry)
+                except KeyError as e:
+                    self._inconsistent(f"a change to {e} before its creation")
         await self.store.start()
         self._maintenance = asyncio.create_task(self._maintain_forever(), name="s2-local-bg")
 
@@ -124,31 +142,47 @@ class Account:
                 await self._maintenance
         await self.store.close()
 
+    def _inconsistent(self, what: str) -> None:
+        if not isinstance(self.store, DiskStore) or not self.store.repairing:
+            raise CorruptLog(
+                f"the log is inconsistent ({what}); `s2-local serve --repair` drops what "
+                "cannot be restored"
+            )
+        self.store.drop(what)
+
     # -- persistence ------------------------------------------------------------
 
-    async def _save_basin(self, b: Basin) -> None:
+    async def _save_basin(
+        self, b: Basin, *, config: BasinConfig | None = None, deleted_at: datetime | None = None
+    ) -> None:
+        """Make the basin durable, as it is or with a new ``config`` / ``deleted_at``."""
+        deleted = deleted_at or b.deleted_at
         await self.store.persist_meta(
             {
                 "op": "basin",
                 "name": b.name,
-                "config": b.config.to_json(),
+                "config": (config or b.config).to_json(),
                 "location": b.location,
                 "created_at": b.created_at.isoformat(),
-                "deleted_at": b.deleted_at.isoformat() if b.deleted_at else None,
+                "deleted_at": deleted.isoformat() if deleted else None,
                 "idem": b.idempotency_key,
             }
         )
 
-    async def _save_stream(self, s: Stream) -> None:
+    async def _save_stream(
+        self, s: Stream, *, config: StreamConfig | None = None, deleted_at: datetime | None = None
+    ) -> None:
+        """Make the stream durable, as it is or with a new ``config`` / ``deleted_at``."""
+        deleted = deleted_at or s.deleted_at
         await self.store.persist_meta(
             {
                 "op": "stream",
                 "basin": s.basin,
                 "name": s.name,
-                "config": s.config.to_json(),
+                "config": (config or s.config).to_json(),
                 "cipher": s.cipher,
                 "created_at": s.created_at.isoformat(),
-                "deleted_at": s.deleted_at.isoformat() if s.deleted_at else None,
+                "deleted_at": deleted.isoformat() if deleted else None,
                 "idem": s.idempotency_key,
             }
         )
@@ -185,6 +219,7 @@ class Account:
                     datetime.fromisoformat(op["created_at"]),
                     op["idem"],
                 )
+                basin.streams[s.name] = s
             s.config = parse_stream_config(op["config"])
             s.deleted_at = datetime.fromisoformat(op["deleted_at"]) if op["deleted_at"] else None
         elif kind == "stream_gone":
@@ -224,17 +259,22 @@ class Account:
         """POST create; returns the basin and whether it was created (False: no-op)."""
         config = parse_basin_config(raw_config)
         key = _idempotency_key(request_token, raw_config)
-        existing = self.basins.get(name)
-        if existing is not None:
-            existing.ensure_live()
-            if key is not None and key == existing.idempotency_key:
-                return existing, False
-            raise ApiError("resource_already_exists", f"basin `{name}` already exists")
-        b = Basin(
-            name, config, self.clock.utcnow(), location=self.location(location), idempotency_key=key
-        )
-        self.basins[name] = b
-        await self._save_basin(b)
+        async with self._meta:
+            existing = self.basins.get(name)
+            if existing is not None:
+                existing.ensure_live()
+                if key is not None and key == existing.idempotency_key:
+                    return existing, False
+                raise ApiError("resource_already_exists", f"basin `{name}` already exists")
+            b = Basin(
+                name,
+                config,
+                self.clock.utcnow(),
+                location=self.location(location),
+                idempotency_key=key,
+            )
+            await self._save_basin(b)
+            self.basins[name] = b
         return b, True
 
     async def ensure_basin(
@@ -242,37 +282,42 @@ class Account:
     ) -> tuple[Basin, EnsureOutcome]:
         """PUT ensure: make the basin exist with exactly this config."""
         config = parse_basin_config(raw_config)
-        existing = self.basins.get(name)
-        if existing is None:
-            b = Basin(name, config, self.clock.utcnow(), location=self.location(location))
-            self.basins[name] = b
-            await self._save_basin(b)
-            return b, "created"
-        existing.ensure_live()
-        if existing.config == config:
-            return existing, "noop"
-        existing.config = config
-        await self._save_basin(existing)
-        return existing, "updated"
+        async with self._meta:
+            existing = self.basins.get(name)
+            if existing is None:
+                b = Basin(name, config, self.clock.utcnow(), location=self.location(location))
+                await self._save_basin(b)
+                self.basins[name] = b
+                return b, "created"
+            existing.ensure_live()
+            if existing.config == config:
+                return existing, "noop"
+            await self._save_basin(existing, config=config)
+            existing.config = config
+            return existing, "updated"
 
     async def reconfigure_basin(self, name: str, patch: BasinPatch) -> BasinConfig:
         """PATCH: apply a partial update."""
-        b = self.basin(name)
-        b.ensure_live()
-        b.config = patch.apply(b.config)
-        await self._save_basin(b)
-        return b.config
+        async with self._meta:
+            b = self.basin(name)
+            b.ensure_live()
+            config = patch.apply(b.config)
+            await self._save_basin(b, config=config)
+            b.config = config
+            return b.config
 
     async def delete_basin(self, name: str) -> None:
         """DELETE: mark the basin deleting; its streams go in the background."""
-        b = self.basin(name)
-        if b.deleted_at is not None:
-            return
-        b.deleted_at = self.clock.utcnow()
-        await self._save_basin(b)
-        for s in b.streams.values():
-            if s.deleted_at is None:
-                await self._mark_stream_deleted(s)
+        async with self._meta:
+            b = self.basin(name)
+            if b.deleted_at is not None:
+                return
+            now = self.clock.utcnow()
+            await self._save_basin(b, deleted_at=now)
+            b.deleted_at = now
+            for s in list(b.streams.values()):
+                if s.deleted_at is None:
+                    await self._mark_stream_deleted(s)
 
     def list_basins(
         self, prefix: str, start_after: str, limit: int, principal: Principal
@@ -293,11 +338,10 @@ class Account:
         created_at: datetime,
         idempotency_key: str | None,
     ) -> Stream:
-        s = Stream(
+        """A stream of ``basin``, not yet registered in it."""
+        return Stream(
             basin.name, name, config, cipher, created_at, idempotency_key, self.store, self.clock
         )
-        basin.streams[name] = s
-        return s
 
     def stream(self, basin: str, name: str) -> Stream:
         """The stream, or ``stream_not_found`` (the basin is not checked)."""
@@ -312,44 +356,50 @@ class Account:
     ) -> tuple[Stream, bool]:
         """POST create; returns the stream and whether it was created (False: no-op)."""
         config = parse_stream_config(raw_config)
-        b = self.basin(basin)
-        b.ensure_live()
         key = _idempotency_key(request_token, raw_config)
-        existing = b.streams.get(name)
-        if existing is not None:
-            existing.ensure_live()
-            if key is not None and key == existing.idempotency_key:
-                return existing, False
-            raise ApiError("resource_already_exists", f"stream `{name}` already exists")
-        s = self._new_stream(
-            b,
-            name,
-            config.resolved(b.config.default_stream_config),
-            b.config.stream_cipher,
-            self.clock.utcnow(),
-            key,
-        )
-        await self._save_stream(s)
+        async with self._meta:
+            b = self.basin(basin)
+            b.ensure_live()
+            existing = b.streams.get(name)
+            if existing is not None:
+                existing.ensure_live()
+                if key is not None and key == existing.idempotency_key:
+                    return existing, False
+                raise ApiError("resource_already_exists", f"stream `{name}` already exists")
+            s = self._new_stream(
+                b,
+                name,
+                config.resolved(b.config.default_stream_config),
+                b.config.stream_cipher,
+                self.clock.utcnow(),
+                key,
+            )
+            await self._save_stream(s)
+            b.streams[name] = s
         return s, True
 
     async def ensure_stream(
         self, basin: str, name: str, raw_config: Any
     ) -> tuple[Stream, EnsureOutcome]:
         """PUT ensure: make the stream exist with exactly this config."""
-        b = self.basin(basin)
-        b.ensure_live()
-        config = parse_stream_config(raw_config).resolved(b.config.default_stream_config)
-        existing = b.streams.get(name)
-        if existing is None:
-            s = self._new_stream(b, name, config, b.config.stream_cipher, self.clock.utcnow(), None)
-            await self._save_stream(s)
-            return s, "created"
-        existing.ensure_live()
-        if existing.config == config:
-            return existing, "noop"
-        existing.config = config
-        await self._save_stream(existing)
-        return existing, "updated"
+        async with self._meta:
+            b = self.basin(basin)
+            b.ensure_live()
+            config = parse_stream_config(raw_config).resolved(b.config.default_stream_config)
+            existing = b.streams.get(name)
+            if existing is None:
+                s = self._new_stream(
+                    b, name, config, b.config.stream_cipher, self.clock.utcnow(), None
+                )
+                await self._save_stream(s)
+                b.streams[name] = s
+                return s, "created"
+            existing.ensure_live()
+            if existing.config == config:
+                return existing, "noop"
+            await self._save_stream(existing, config=config)
+            existing.config = config
+            return existing, "updated"
 
     def stream_config(self, basin: str, name: str) -> StreamConfig:
         """GET a stream's resolved config."""
@@ -359,24 +409,29 @@ class Account:
 
     async def reconfigure_stream(self, basin: str, name: str, patch: StreamPatch) -> StreamConfig:
         """PATCH: apply a partial update; cleared fields come from the basin defaults."""
-        b = self.basin(basin)
-        b.ensure_live()
-        s = self.stream(basin, name)
-        s.ensure_live()
-        s.config = patch.apply(s.config).resolved(b.config.default_stream_config)
-        await self._save_stream(s)
-        return s.config
+        async with self._meta:
+            b = self.basin(basin)
+            b.ensure_live()
+            s = self.stream(basin, name)
+            s.ensure_live()
+            config = patch.apply(s.config).resolved(b.config.default_stream_config)
+            await self._save_stream(s, config=config)
+            s.config = config
+            return s.config
 
     async def delete_stream(self, basin: str, name: str) -> None:
         """DELETE: mark the stream deleting; it disappears shortly after."""
-        s = self.stream(basin, name)
-        if s.deleted_at is None:
-            await self._mark_stream_deleted(s)
+        async with self._meta:
+            s = self.stream(basin, name)
+            if s.deleted_at is None:
+                await self._mark_stream_deleted(s)
 
     async def _mark_stream_deleted(self, s: Stream) -> None:
+        """(With the lock held.)"""
         await s.durable()
-        s.deleted_at = self.clock.utcnow()
-        await self._save_stream(s)
+        now = self.clock.utcnow()
+        await self._save_stream(s, deleted_at=now)
+        s.deleted_at = now
         s.notify()
 
     def list_streams(
@@ -404,24 +459,33 @@ class Account:
         b = self.basin(basin)
         s = b.streams.get(name)
         if s is None:
-            b.ensure_live()
-            flag = (
-                b.config.create_stream_on_append
-                if on == "append"
-                else b.config.create_stream_on_read
-            )
-            if not flag:
-                raise ApiError("stream_not_found", f"stream `{name}` in basin `{basin}` not found")
-            s = self._new_stream(
-                b,
-                name,
-                (config or StreamConfig()).resolved(b.config.default_stream_config),
-                b.config.stream_cipher,
-                self.clock.utcnow(),
-                None,
-            )
-            await self._save_stream(s)
+            async with self._meta:
+                s = b.streams.get(name)
+                if s is None:
+                    s = await self._create_on_demand(b, name, on, config)
         s.ensure_live()
+        return s
+
+    async def _create_on_demand(
+        self, b: Basin, name: str, on: Literal["append", "read"], config: StreamConfig | None
+    ) -> Stream:
+        """(With the lock held.)"""
+        b.ensure_live()
+        allowed = (
+            b.config.create_stream_on_append if on == "append" else b.config.create_stream_on_read
+        )
+        if not allowed:
+            raise ApiError("stream_not_found", f"stream `{name}` in basin `{b.name}` not found")
+        s = self._new_stream(
+            b,
+            name,
+            (config or StreamConfig()).resolved(b.config.default_stream_config),
+            b.config.stream_cipher,
+            self.clock.utcnow(),
+            None,
+        )
+        await self._save_stream(s)
+        b.streams[name] = s
         return s
 
     # -- background -------------------------------------------------------------
@@ -436,15 +500,19 @@ class Account:
 
     async def maintain(self) -> None:
         """One pass of background work: retention, delete-on-empty, finishing deletions."""
+        async with self._meta:
+            await self._maintain()
+
+    async def _maintain(self) -> None:
         now = self.clock.now()
         for b in list(self.basins.values()):
             for s in list(b.streams.values()):
                 if s.deleted_at is not None:
                     if now - s.deleted_at.timestamp() >= self.deletion_grace:
-                        del b.streams[s.name]
                         await self.store.persist_meta(
                             {"op": "stream_gone", "basin": b.name, "name": s.name}
                         )
+                        del b.streams[s.name]
                     continue
                 s.log.expire(int(now))
                 min_age = s.config.delete_on_empty_min_age or 0
@@ -460,5 +528,5 @@ class Account:
                 and not b.streams
                 and now - b.deleted_at.timestamp() >= self.deletion_grace
             ):
-                del self.basins[b.name]
                 await self.store.persist_meta({"op": "basin_gone", "name": b.name})
+                del self.basins[b.name]

@@ -17,6 +17,7 @@ from s2_local.drain import Drain
 from s2_local.errors import ApiError
 from s2_local.http import Disconnected, Receive, Request, Scope, Send, respond, respond_error
 from s2_local.records import RecordHandlers
+from s2_local.store import CorruptLog
 
 __all__ = ["S2App"]
 
@@ -31,6 +32,8 @@ class S2App:
     def __init__(self, account: Account, on_ready: Callable[[], None] | None = None) -> None:
         self.account = account
         self.ready = threading.Event()
+        self.startup_error: Exception | None = None
+        """Why the account could not be opened, if it could not."""
         self._on_ready = on_ready
         self.drain = Drain()
         self._basins = BasinHandlers(account)
@@ -51,7 +54,9 @@ class S2App:
                 try:
                     await self.account.open()
                 except Exception as e:
-                    log.exception("s2-local failed to start")
+                    self.startup_error = e
+                    if not isinstance(e, CorruptLog):  # that one says all there is to say
+                        log.exception("s2-local failed to start")
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
                     return
                 await send({"type": "lifespan.startup.complete"})

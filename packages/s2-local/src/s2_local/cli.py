@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
     run.add_argument("--data-dir", help="keep data durably in this directory (default: in memory)")
+    run.add_argument(
+        "--repair",
+        action="store_true",
+        help="with --data-dir: if the log is damaged, keep every intact entry and drop the "
+        "damaged ones (reported, the damaged log kept aside) instead of refusing to start",
+    )
     run.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (HTTP/2 via ALPN)")
     run.add_argument("--tls-key", help="PEM private key for --tls-cert")
     run.add_argument(
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
         ):
             print(f"export {name}={value}", flush=True)
 
+    app = build_app(args.data_dir, on_ready=announce, root_token=root_token, repair=args.repair)
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -84,12 +92,11 @@ def main(argv: list[str] | None = None) -> None:
         watcher = None
         if parent and parent.isdigit():
             watcher = loop.create_task(_stop_when_orphaned(int(parent), stop))
-        app = build_app(args.data_dir, on_ready=announce, root_token=root_token)
         await serve(sock, app, shutdown=stop, tls_cert=args.tls_cert, tls_key=args.tls_key)
         if watcher is not None:
             watcher.cancel()
 
     try:
         asyncio.run(run())
-    except RuntimeError as e:
-        sys.exit(f"s2-local: {e}")
+    except Exception as e:
+        sys.exit(f"s2-local: {app.startup_error or e}")

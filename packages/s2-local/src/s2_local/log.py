@@ -185,6 +185,25 @@ class RecordLog:
         out.metered = metered
         return out
 
+    def truncate(self, seq: int) -> None:
+        """Forget records from ``seq`` on (appends whose write failed)."""
+        if seq >= self.end:
+            return
+        chunks = self._chunks
+        while chunks and chunks[-1].first_seq >= seq:
+            chunks.pop()
+        if chunks:
+            c = chunks[-1]
+            k = seq - c.first_seq
+            if k < len(c):
+                del c.data[c.offsets[k] :]
+                del c.offsets[k + 1 :]
+                del c.timestamps[k:]
+                del c.metered[k:]
+                del c.expires[k:]
+        self.end = seq
+        self.start = min(self.start, seq)
+
     def trim(self, seq: int) -> None:
         """Forget records below ``seq``."""
         if seq <= self.start:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
@@ -89,12 +90,14 @@ def build_app(
     clock: Clock | None = None,
     on_ready: Callable[[], None] | None = None,
     root_token: str | None = None,
+    repair: bool = False,
 ) -> S2App:
     """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
 
-    With ``root_token``, authentication is on: every request needs a valid token.
+    With ``root_token``, authentication is on: every request needs a valid token. With
+    ``repair``, a damaged log in ``data_dir`` is repaired instead of stopping the start.
     """
-    store = DiskStore(data_dir) if data_dir is not None else Store()
+    store = DiskStore(data_dir, repair=repair) if data_dir is not None else Store()
     return S2App(Account(store, clock, root_token=root_token), on_ready=on_ready)
 
 
@@ -171,12 +174,13 @@ class Server:
         tls_key: str | None = None,
         clock: Clock | None = None,
         root_token: str | None = None,
+        repair: bool = False,
     ) -> None:
         self.host = host
         self.root_token = root_token
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
-        self._app = build_app(data_dir, clock, root_token=root_token)
+        self._app = build_app(data_dir, clock, root_token=root_token, repair=repair)
         self.account = self._app.account
         self._tls = (tls_cert, tls_key)
         self._thread: threading.Thread | None = None
@@ -204,8 +208,15 @@ class Server:
         """Start serving on a daemon thread; returns once the server accepts requests."""
         self._thread = threading.Thread(target=self._run, name="s2-local", daemon=True)
         self._thread.start()
-        if not self._app.ready.wait(timeout):
-            raise RuntimeError(f"s2-local did not start: {self._error!r}")
+        deadline = time.monotonic() + timeout
+        while not self._app.ready.wait(0.02):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._thread.join(1)
+                with contextlib.suppress(OSError):
+                    self._sock.close()
+                raise RuntimeError(
+                    f"s2-local did not start: {self._app.startup_error or self._error}"
+                )
         return self
 
     def _run(self) -> None:
@@ -225,7 +236,8 @@ class Server:
             asyncio.run(main())
         except BaseException as e:
             self._error = e
-            log.exception("s2-local stopped with an error")
+            if self._app.ready.is_set():
+                log.exception("s2-local stopped with an error")
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run a coroutine on the server's event loop and return its result (test hooks)."""

@@ -128,6 +128,8 @@ class Stream:
         self.tail_timestamp = 0
         self.fencing_token = ""
         self.trim_point = 0
+        self._durable_token = ""
+        self._durable_trim = 0
         self.last_write = clock.now()
         self.sessions = 0
         self._store = store
@@ -220,11 +222,12 @@ class Stream:
         result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         persisted = self._store.persist_append(self, data, timestamps, metered, expires)
         if persisted is None:
-            self._made_durable(end)
+            self._made_durable(end, token, trim)
             result.set_result(Ack(start, end, self.tail))
         else:
             self._pending = persisted
-            persisted.add_done_callback(functools.partial(self._persisted, start, end, result))
+            done = functools.partial(self._persisted, start, end, token, trim, result)
+            persisted.add_done_callback(done)
         return result
 
     def _cipher_for(self, key: bytes | None) -> RecordCipher | None:
@@ -262,12 +265,14 @@ class Stream:
         self,
         start: tuple[int, int],
         end: tuple[int, int],
+        token: str,
+        trim: int,
         result: asyncio.Future[Ack],
         persisted: asyncio.Future[None],
     ) -> None:
         error = persisted.exception() if not persisted.cancelled() else None
         if error is None and not persisted.cancelled():
-            self._made_durable(end)
+            self._made_durable(end, token, trim)
         if result.done():
             return
         if error is not None:
@@ -277,18 +282,27 @@ class Stream:
         else:
             result.set_result(Ack(start, end, self.tail))
 
-    def _made_durable(self, end: tuple[int, int]) -> None:
+    def _made_durable(self, end: tuple[int, int], token: str, trim: int) -> None:
         if end[0] > self.tail_seq:
             self.tail_seq, self.tail_timestamp = end
-            if self.trim_point > self.log.start:
-                self.log.trim(min(self.trim_point, self.tail_seq))
+            self._durable_token, self._durable_trim = token, trim
+            if trim > self.log.start:
+                self.log.trim(min(trim, self.tail_seq))
             self.notify()
 
+    def rollback(self) -> None:
+        """Forget every append sequenced but not durable: its write failed (the store
+        fails all of them at once, before anything else runs)."""
+        self.log.truncate(self.tail_seq)
+        self.next_seq = self.tail_seq
+        self.last_timestamp = self.tail_timestamp
+        self.fencing_token, self.trim_point = self._durable_token, self._durable_trim
+
     async def durable(self) -> None:
-        """Wait until everything sequenced so far is durable."""
+        """Wait until everything sequenced so far is durable (or failed to be)."""
         pending = self._pending
         if pending is not None and not pending.done():
-            await asyncio.shield(pending)
+            await asyncio.wait({pending})
 
     def restore(self, entry: AppendEntry) -> None:
         """Re-apply an append read back from the store (recovery)."""
@@ -297,7 +311,8 @@ class Stream:
         )
         self.next_seq = self.tail_seq = entry.first_seq + len(entry.timestamps)
         self.last_timestamp = self.tail_timestamp = entry.timestamps[-1]
-        self.fencing_token, self.trim_point = entry.fencing_token, entry.trim_point
+        self.fencing_token = self._durable_token = entry.fencing_token
+        self.trim_point = self._durable_trim = entry.trim_point
         self.log.trim(min(self.trim_point, self.tail_seq))
 
     # -- read -------------------------------------------------------------------
