@@ -283,3 +283,30 @@ async def test_batching_helpers() -> None:
         i async for i in append_inputs(source(), match_seq_num=10, batching=Batching(max_records=4))
     ]
     assert [(i.match_seq_num, len(i.records)) for i in inputs] == [(10, 4), (14, 3), (17, 2)]
+
+
+async def test_closing_the_client_stops_its_sessions(s2: S2, stream: S2Stream) -> None:
+    """S2.close() with sessions open: a reader waiting for records and an append session
+    get an S2ClientError at once, instead of hanging on a closed client."""
+    await stream.append(AppendInput(_records(2)))
+    reader = stream.read_session(start=SeqNum(0))
+    assert len((await anext(reader)).records) == 2
+    waiting = asyncio.create_task(anext(reader))  # live: nothing more is coming
+    await stream._basin.create_stream("other")
+    session = stream._basin["other"].append_session()
+    await (await session.submit(AppendInput(_records(1))))
+    await asyncio.sleep(0.1)
+    async with asyncio.timeout(5):
+        await s2.close()
+        with pytest.raises(S2ClientError, match="closed"):
+            await waiting
+        with pytest.raises(S2ClientError):
+            await session.submit(AppendInput(_records(1)))
+
+
+async def test_a_response_past_the_size_limit_fails_the_request(s2: S2, basin: S2Basin) -> None:
+    await basin.create_stream("big-enough")
+    s2._account.max_response_bytes = 64  # the listing is larger than that
+    with pytest.raises(S2ClientError) as err:
+        await s2.list_basins()
+    assert "larger than 64 bytes" in str(err.value)

@@ -8,6 +8,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+from hyperframe.frame import DataFrame
 from s2_local.pytest_plugin import S2TestServer
 
 
@@ -42,8 +43,37 @@ def test_end_of_request_after_the_response_does_not_kill_the_connection(
     conn.send_headers(1, headers)  # no END_STREAM yet
     sock.sendall(conn.data_to_send())
     assert _responses(conn, sock, 1) == {1: 200}
-    conn.end_stream(1)  # late: the server already answered and closed its side
+    late = DataFrame(1)  # raw: h2 may already know the server reset the stream
+    late.flags.add("END_STREAM")
+    sock.sendall(late.serialize())  # late: the server already answered and closed its side
     conn.send_headers(3, headers, end_stream=True)
     sock.sendall(conn.data_to_send())
     assert _responses(conn, sock, 1) == {3: 200}
     sock.close()
+
+
+def test_an_unread_body_does_not_wedge_its_connection(s2_server: S2TestServer) -> None:
+    """A request answered early (here 400, no basin) while its 1 MiB body is still coming:
+    the rest of the body is dropped, the stream reset, and the connection's other streams
+    are answered."""
+    host, port = s2_server.account_endpoint.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    base = [(":scheme", "http"), (":authority", f"{host}:{port}"), ("authorization", "Bearer t")]
+    post = [(":method", "POST"), (":path", "/v1/streams/s/records"), *base,
+            ("content-type", "application/x-protobuf")]  # fmt: skip
+    while conn.outbound_flow_control_window < 2**20:
+        conn.receive_data(sock.recv(65536))  # the server's settings and window updates
+    sock.sendall(conn.data_to_send())
+    conn.send_headers(1, post)
+    for _ in range(64):  # 1 MiB arriving with the headers, before the app even starts
+        conn.send_data(1, b"\0" * 16384)
+    sock.sendall(conn.data_to_send())
+    conn.send_headers(3, [(":method", "GET"), (":path", "/health"), *base], end_stream=True)
+    sock.sendall(conn.data_to_send())
+    try:
+        assert _responses(conn, sock, 2) == {1: 400, 3: 200}
+    finally:
+        sock.close()

@@ -180,3 +180,31 @@ def test_an_append_that_may_have_applied_is_reported_indefinite() -> None:
 
         asyncio.run(call())
         assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(500, [("content-type", "application/json")], b'{"code":', endless=True),
+        Answer(200, [("content-type", "s2s/proto")], endless=True),
+    ],
+    ids=["an error body that never ends", "a response that never acknowledges"],
+)
+def test_an_append_session_against_a_silent_server_fails_in_time(answer: Answer) -> None:
+    with EvilServer() as server:
+        server.answer = answer
+
+        async def call() -> None:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            timeout = Timeout(request=timedelta(seconds=0.5))
+            retry = Retry(max_attempts=2, min_base_delay=timedelta(0))
+            async with S2("t", endpoints=endpoints, retry=retry, timeout=timeout) as s2:
+                session = s2["fuzz-basin"]["s"].append_session()
+                ticket = await session.submit(AppendInput([Record(b"x")]))
+                async with asyncio.timeout(5):
+                    with pytest.raises(S2Error):
+                        await ticket
+                    with pytest.raises(S2Error):
+                        await session.close()
+
+        asyncio.run(call())

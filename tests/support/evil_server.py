@@ -42,6 +42,8 @@ class Answer:
     status: int | str = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    endless: bool = False
+    """Never end the response (after the headers and body)."""
 
 
 class EvilServer(BackgroundServer):
@@ -92,13 +94,15 @@ class EvilServer(BackgroundServer):
 
     def _respond(self, conn: h2.connection.H2Connection, stream_id: int, answer: Answer) -> None:
         headers = [(":status", str(answer.status)), *answer.headers]
-        if not answer.body:
+        if not answer.body and not answer.endless:
             conn.send_headers(stream_id, headers, end_stream=True)
             return
         conn.send_headers(stream_id, headers)
         window = conn.local_flow_control_window(stream_id)
-        conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
-        conn.end_stream(stream_id)
+        if answer.body:
+            conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
+        if not answer.endless:
+            conn.end_stream(stream_id)
 
 
 def _seen(headers: list[tuple[bytes, bytes]]) -> Seen:

@@ -158,6 +158,7 @@ class AppendSession:
             "content-type": "s2s/proto",
             "accept": "s2s/proto",
         }
+        stream._basin._client._sessions.add(self)
         self._budget = _Budget(max_unacked_bytes, max_unacked_batches)
         self._queue: deque[_Batch] = deque()
         self._queued = asyncio.Event()
@@ -219,9 +220,19 @@ class AppendSession:
         self._closing = True
         self._queued.set()
         if self._task is not None:
-            await asyncio.shield(self._task)
+            await asyncio.wait({self._task})
         if self._error is not None:
             raise self._error
+
+    async def _abort(self, error: S2Error) -> None:
+        """Stop at once: unacknowledged batches fail with ``error`` (the client closes)."""
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.wait({self._task})
+        if self._error is None and (self._inflight or self._queue):
+            self._fail(error)
+            await self._budget.reset()
 
     def _raise_if_unusable(self) -> None:
         if self._error is not None:
@@ -329,14 +340,22 @@ class AppendSession:
         decoder = FrameDecoder()
         prev_end = -1
         advice_seen = False
+        request_timeout = self._timeout.request.total_seconds()
         while True:
-            timeout = None
+            # wake by the oldest batch's ack deadline; with nothing in flight, now and
+            # then, to see a batch sent meanwhile (or, closing, the response's end owed)
+            timeout = request_timeout
             if self._inflight:
                 timeout = max(self._inflight[0].deadline - time.monotonic(), 0.0)
             try:
                 chunk = await asyncio.wait_for(stream.receive(), timeout)
             except TimeoutError as e:
-                raise ReadTimeoutError("append session ack timeout") from e
+                if self._inflight:
+                    if self._inflight[0].deadline <= time.monotonic():
+                        raise ReadTimeoutError("append session ack timeout") from e
+                elif self._ending():
+                    return  # every batch is acknowledged; a server that never ends is moot
+                continue
             if chunk is None:
                 if self._inflight or self._queue or not self._closing:
                     raise S2ClientError(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime
 from types import TracebackType
 from urllib.parse import quote
 
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
+from s2_sdk._append_session import AppendSession
 from s2_sdk._basin import S2Basin, ensure_status
 from s2_sdk._config import BasinConfig
-from s2_sdk._exceptions import S2ServerError, fallible
+from s2_sdk._exceptions import S2ClientError, S2ServerError, fallible
 from s2_sdk._http import HttpClient
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, LocationInfo
 from s2_sdk._json import (
@@ -35,6 +37,7 @@ from s2_sdk._metrics import (
 )
 from s2_sdk._options import Compression, Endpoints, Retry, Timeout
 from s2_sdk._query import list_params, paginate
+from s2_sdk._read_session import ReadSession
 from s2_sdk._records import Page
 from s2_sdk._validate import access_token as checked_access_token
 from s2_sdk._validate import (
@@ -97,6 +100,8 @@ class S2:
         self._compression = compression
         self._account = self._http_for(self._endpoints.account)
         self._basins: dict[str, HttpClient] = {}
+        self._sessions: weakref.WeakSet[AppendSession | ReadSession] = weakref.WeakSet()
+        """Sessions opened through this client (stopped by :meth:`close`)."""
 
     def _http_for(self, origin: str) -> HttpClient:
         return HttpClient(origin, self._token, self._timeout, self._retry, self._compression)
@@ -106,7 +111,14 @@ class S2:
         return uuid.uuid4().hex
 
     async def close(self) -> None:
-        """Close all open connections to S2 service endpoints."""
+        """Close all open connections to S2 service endpoints.
+
+        Sessions still open are stopped: what they have not delivered or had
+        acknowledged fails with :class:`S2ClientError`.
+        """
+        closed = S2ClientError("the client was closed")
+        for session in list(self._sessions):
+            await session._abort(closed)
         await self._account.close()
         for http in self._basins.values():
             await http.close()

@@ -35,13 +35,15 @@ from s2_sdk._exceptions import (
     TransportError,
 )
 
-__all__ = ["DuplexConnection", "DuplexStream", "authority"]
+__all__ = ["MAX_RESPONSE_BYTES", "DuplexConnection", "DuplexStream", "authority"]
 
 _WINDOW = 10 * 1024 * 1024
 # The connection's receive window: large, so that a reader that stops consuming one
 # stream (bounded by _WINDOW) cannot stall the other streams sharing the connection.
 _CONNECTION_WINDOW = 2**31 - 1
 _CLOSE_TIMEOUT = 2.0
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""Largest complete response body read (unary responses are at most a few MiB)."""
 _READ_CHUNK = 256 * 1024
 
 
@@ -106,7 +108,12 @@ class DuplexStream:
                 continue
             size = min(window, conn._h2.max_outbound_frame_size, len(view))
             last = end and size == len(view)
-            conn._h2.send_data(self.stream_id, bytes(view[:size]), end_stream=last)
+            try:
+                conn._h2.send_data(self.stream_id, bytes(view[:size]), end_stream=last)
+            except h2.exceptions.StreamClosedError:
+                if self._ended:  # answered in full: the server wants no more of the body
+                    return
+                raise ProtocolError("the server closed the stream") from None
             self.sent_data = True
             view = view[size:]
             await conn._flush()
@@ -114,7 +121,12 @@ class DuplexStream:
     async def end(self) -> None:
         """Half-close: no more request body."""
         self._raise_if_failed()
-        self._conn._h2.end_stream(self.stream_id)
+        try:
+            self._conn._h2.end_stream(self.stream_id)
+        except h2.exceptions.StreamClosedError:
+            if self._ended:
+                return
+            raise ProtocolError("the server closed the stream") from None
         await self._conn._flush()
 
     async def receive(self) -> bytes | None:
@@ -130,10 +142,17 @@ class DuplexStream:
         self._conn._consumed(self.stream_id, flow_controlled)
         return chunk
 
-    async def read_all(self) -> bytes:
-        """The rest of the response body."""
+    async def read_all(self, limit: int = MAX_RESPONSE_BYTES) -> bytes:
+        """The rest of the response body (at most ``limit`` bytes: a larger one fails the
+        stream with ``ProtocolError``, and is not kept)."""
         chunks = []
+        size = 0
         while (chunk := await self.receive()) is not None:
+            size += len(chunk)
+            if size > limit:
+                error = ProtocolError(f"response body larger than {limit} bytes")
+                self.reset(error)
+                raise error
             chunks.append(chunk)
         return b"".join(chunks)
 

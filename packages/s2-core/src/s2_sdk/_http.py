@@ -19,7 +19,7 @@ from importlib.metadata import version
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from s2_sdk._duplex import DuplexConnection, DuplexStream
+from s2_sdk._duplex import MAX_RESPONSE_BYTES, DuplexConnection, DuplexStream
 from s2_sdk._exceptions import ReadTimeoutError, S2ClientError, ServerDrainingError, server_error
 from s2_sdk._options import Compression, Retry, Timeout
 from s2_sdk._retry import is_retryable, run_with_retries
@@ -65,6 +65,9 @@ class Response:
 
 class HttpClient:
     """Requests to one origin, with auth, compression, timeouts and retries."""
+
+    max_response_bytes = MAX_RESPONSE_BYTES
+    """Largest response body read in full (larger ones fail the request)."""
 
     def __init__(
         self,
@@ -171,7 +174,8 @@ class HttpClient:
                 async with asyncio.timeout(timeout):
                     stream = await self._open(method, target, send_headers, body)
                     status, resp_headers = await stream.response()
-                    content = _decoded(await stream.read_all(), resp_headers)
+                    raw = await stream.read_all(self.max_response_bytes)
+                    content = _decoded(raw, resp_headers)
                 if status < 400:
                     return Response(status, resp_headers, content)
                 error = server_error(status, content, resp_headers.get("retry-after-ms"))
@@ -247,6 +251,6 @@ def _decoded(content: bytes, headers: Mapping[str, str]) -> bytes:
     if codec is None:
         raise S2ClientError(f"unsupported content-encoding in the response: {encoding!r}")
     try:
-        return decompress(content, codec) if content else content
+        return decompress(content, codec, MAX_RESPONSE_BYTES) if content else content
     except CompressionError as e:
         raise S2ClientError(f"undecodable response body: {e}") from e

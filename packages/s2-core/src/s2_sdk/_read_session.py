@@ -66,6 +66,7 @@ class ReadSession:
     ) -> None:
         read_params(start, limit, until_timestamp, clamp_to_tail, wait)
         self._stream = stream
+        stream._basin._client._sessions.add(self)
         self._headers = {**headers, "content-type": "s2s/proto"}
         self._start: SeqNum | Timestamp | TailOffset = start
         self._count = limit.count if limit else None
@@ -124,6 +125,23 @@ class ReadSession:
             self._pump.cancel()
             await asyncio.wait({self._pump})
         self._fail_waiters(S2ClientError("read session closed before catching up"))
+
+    async def _abort(self, error: S2Error) -> None:
+        """Stop at once; a reader waiting for the next batch gets ``error`` (the client
+        closes)."""
+        if self._pump is None or self._pump.done():
+            return
+        self._error = error
+        self._finished = True  # the pump must not wait for room as it stops
+        self._pump.cancel()
+        await asyncio.wait({self._pump})
+        while True:  # what was not taken is dropped: the reader gets the error next
+            try:
+                self._queue.put_nowait(_END)
+                break
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+        self._fail_waiters(error)
 
     def is_caught_up(self) -> bool:
         """Whether every record up to the live tail has been delivered."""

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -278,12 +279,21 @@ class Account:
         return b, True
 
     async def ensure_basin(
-        self, name: str, raw_config: Any, location: str | None
+        self,
+        name: str,
+        raw_config: Any,
+        location: str | None,
+        authorize: Callable[[str], None] = lambda op: None,
     ) -> tuple[Basin, EnsureOutcome]:
-        """PUT ensure: make the basin exist with exactly this config."""
+        """PUT ensure: make the basin exist with exactly this config.
+
+        ``authorize`` is called with the operation it turns out to be (``create-basin`` or
+        ``reconfigure-basin``) as the change is made, and raises to refuse it.
+        """
         config = parse_basin_config(raw_config)
         async with self._meta:
             existing = self.basins.get(name)
+            authorize("create-basin" if existing is None else "reconfigure-basin")
             if existing is None:
                 b = Basin(name, config, self.clock.utcnow(), location=self.location(location))
                 await self._save_basin(b)
@@ -379,14 +389,24 @@ class Account:
         return s, True
 
     async def ensure_stream(
-        self, basin: str, name: str, raw_config: Any
+        self,
+        basin: str,
+        name: str,
+        raw_config: Any,
+        authorize: Callable[[str], None] = lambda op: None,
     ) -> tuple[Stream, EnsureOutcome]:
-        """PUT ensure: make the stream exist with exactly this config."""
+        """PUT ensure: make the stream exist with exactly this config.
+
+        ``authorize`` is called with the operation it turns out to be (``create-stream`` or
+        ``reconfigure-stream``) as the change is made, and raises to refuse it.
+        """
         async with self._meta:
+            found = self.basins.get(basin)
+            existing = found.streams.get(name) if found else None
+            authorize("create-stream" if existing is None else "reconfigure-stream")
             b = self.basin(basin)
             b.ensure_live()
             config = parse_stream_config(raw_config).resolved(b.config.default_stream_config)
-            existing = b.streams.get(name)
             if existing is None:
                 s = self._new_stream(
                     b, name, config, b.config.stream_cipher, self.clock.utcnow(), None

@@ -84,7 +84,10 @@ class AdminHandlers:
         names = list(path)
         if not names:
             req.principal.authorize("account-metrics")
-            result = account.metrics.query(req.query, ACCOUNT_SETS, ())
+            principal = req.principal
+            result = account.metrics.query(
+                req.query, ACCOUNT_SETS, (), visible=lambda basin: principal.sees("basin", basin)
+            )
         elif len(names) == 1:
             basin = path_basin(names[0])
             req.principal.authorize("basin-metrics", basin=basin)

@@ -16,6 +16,7 @@ from s2_local.control import BasinHandlers, StreamHandlers
 from s2_local.drain import Drain
 from s2_local.errors import ApiError
 from s2_local.http import Disconnected, Receive, Request, Scope, Send, respond, respond_error
+from s2_local.limits import Limits
 from s2_local.records import RecordHandlers
 from s2_local.store import CorruptLog
 
@@ -29,8 +30,14 @@ Handler = Callable[..., Awaitable[None]]
 class S2App:
     """An ASGI application serving the S2 v1 API from an :class:`Account`."""
 
-    def __init__(self, account: Account, on_ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        account: Account,
+        on_ready: Callable[[], None] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.account = account
+        self.limits = limits or Limits()
         self.ready = threading.Event()
         self.startup_error: Exception | None = None
         """Why the account could not be opened, if it could not."""
@@ -71,7 +78,15 @@ class S2App:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         req: Request | None = None
         try:
-            req = Request(scope, receive)
+            req = Request(scope, receive, self.limits.body_timeout)
+            if "content-length" in req.headers and "transfer-encoding" in req.headers:
+                # RFC 9112, 6.1: a body framed twice may hide a second request (smuggling);
+                # refused, and the connection closed so that nothing after it is read
+                error = ApiError("bad_header", "Content-Length and Transfer-Encoding together")
+                await respond(
+                    send, 400, error.body(), "application/json", [("connection", "close")]
+                )
+                return
             if self.drain.is_draining(req.client):
                 raise ApiError("server_draining", "the server is draining this connection")
             await self._route(req, send)

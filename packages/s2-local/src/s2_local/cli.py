@@ -10,6 +10,7 @@ import secrets
 import signal
 import sys
 
+from s2_local.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
 
 __all__ = ["main"]
@@ -46,6 +47,19 @@ def _parser() -> argparse.ArgumentParser:
         help="the root access token in auth mode (default: $S2_LOCAL_ROOT_TOKEN, else random)",
     )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    limits = run.add_argument_group("limits against slow or greedy clients")
+    default = Limits()
+    for flag, kind, text in (
+        ("--header-timeout", float, "seconds a new connection has to send its first request"),
+        ("--body-timeout", float, "longest pause within a request body, in seconds"),
+        ("--idle-timeout", float, "seconds an idle connection stays open"),
+        ("--max-connections", int, "connections served at once"),
+        ("--max-streams", int, "concurrent requests per HTTP/2 connection"),
+        ("--max-resets", int, "stream resets per connection in 10 s before it is closed"),
+    ):
+        name = flag[2:].replace("-", "_")
+        value = getattr(default, name)
+        limits.add_argument(flag, type=kind, default=value, help=f"{text} (default {value:g})")
     return parser
 
 
@@ -81,7 +95,20 @@ def main(argv: list[str] | None = None) -> None:
         ):
             print(f"export {name}={value}", flush=True)
 
-    app = build_app(args.data_dir, on_ready=announce, root_token=root_token, repair=args.repair)
+    try:
+        limits = Limits(
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+            max_streams=args.max_streams,
+            max_resets=args.max_resets,
+        )
+    except ValueError as e:
+        sys.exit(f"s2-local: {e}")
+    app = build_app(
+        args.data_dir, on_ready=announce, root_token=root_token, repair=args.repair, limits=limits
+    )
 
     async def run() -> None:
         stop = asyncio.Event()

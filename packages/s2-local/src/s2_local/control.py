@@ -19,6 +19,7 @@ from s2_local.account import Account
 from s2_local.config import parse_basin_patch, parse_stream_patch
 from s2_local.errors import ApiError
 from s2_local.http import Request, Send, respond, respond_json
+from s2_local.parsing import parse_uint
 
 __all__ = ["BasinHandlers", "StreamHandlers", "list_params"]
 
@@ -36,9 +37,10 @@ def list_params(req: Request, check: Callable[[str], str | None]) -> tuple[str, 
     raw = q.get("limit")
     limit = MAX_LIST_LIMIT
     if raw is not None:
-        if not (raw.isascii() and raw.isdigit()):
-            raise ApiError("bad_query", f"invalid `limit`: {raw!r}")
-        limit = int(raw)
+        parsed = parse_uint(raw)
+        if parsed is None:
+            raise ApiError("bad_query", f"invalid `limit`: {raw[:40]!r}")
+        limit = parsed
         if limit == 0 or limit > MAX_LIST_LIMIT:
             limit = MAX_LIST_LIMIT
     return prefix, start_after, limit
@@ -124,12 +126,16 @@ class BasinHandlers:
 
     async def ensure(self, req: Request, send: Send, name: str) -> None:
         name = path_basin(name)
-        op = "reconfigure-basin" if name in self.account.basins else "create-basin"
-        req.principal.authorize(op, basin=name)
         self.account.metrics.account_op(name)
         body = await req.json(optional=True)
         body = {} if body is None else _object(body, "ensure basin request")
-        basin, outcome = await self.account.ensure_basin(name, body.get("config"), _location(body))
+        # which permission it takes (create or reconfigure) is decided with the change
+        basin, outcome = await self.account.ensure_basin(
+            name,
+            body.get("config"),
+            _location(body),
+            lambda op: req.principal.authorize(op, basin=name),
+        )
         status = 201 if outcome == "created" else 200
         await respond_json(send, status, basin.info_json(), [(_PROVISION, outcome)])
 
@@ -195,12 +201,12 @@ class StreamHandlers:
         await respond_json(send, 200, config.to_json())
 
     async def ensure(self, req: Request, send: Send, basin: str, name: str) -> None:
-        b = self.account.basins.get(basin)
-        exists = b is not None and req.principal.auto_prefix + name in b.streams
-        op = "reconfigure-stream" if exists else "create-stream"
-        full = self._authorized(req, op, basin, name)
+        full = req.principal.auto_prefix + path_stream(name)
+        self.account.metrics.basin_op(basin)
+        body = await req.json(optional=True)
+        # which permission it takes (create or reconfigure) is decided with the change
         stream, outcome = await self.account.ensure_stream(
-            basin, full, await req.json(optional=True)
+            basin, full, body, lambda op: req.principal.authorize(op, basin=basin, stream=full)
         )
         status = 201 if outcome == "created" else 200
         info = {**stream.info_json(), "name": name}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
@@ -20,8 +21,17 @@ from s2_sdk.protocol import (
 from s2_local.access import Principal
 from s2_local.access import Scope as TokenScope
 from s2_local.errors import ApiError
+from s2_local.parsing import parse_json, parse_uint
 
-__all__ = ["Receive", "Request", "Scope", "Send", "respond", "respond_error", "respond_json"]
+__all__ = [
+    "Receive",
+    "Request",
+    "Scope",
+    "Send",
+    "respond",
+    "respond_error",
+    "respond_json",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,9 +52,11 @@ class Disconnected(Exception):
 class Request:
     """An HTTP request: method, decoded path segments, query, headers, body."""
 
-    def __init__(self, scope: Scope, receive: Receive) -> None:
+    def __init__(self, scope: Scope, receive: Receive, body_timeout: float = 30.0) -> None:
         self.scope = scope
         self.receive = receive
+        self.body_timeout = body_timeout
+        """Longest pause within the body before the request fails (408)."""
         self.method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
@@ -96,7 +108,7 @@ class Request:
         size = 0
         self._body_read = True
         while True:
-            message = await self.receive()
+            message = await self.next_chunk()
             if message["type"] == "http.disconnect":
                 raise Disconnected
             chunk = message.get("body", b"")
@@ -115,6 +127,20 @@ class Request:
         except CompressionError as e:
             raise ApiError(bad_code, f"request body could not be decompressed: {e}") from e
 
+    async def next_chunk(self) -> Message:
+        """The next message of the body, within :attr:`body_timeout`.
+
+        Raises:
+            ApiError: 408 ``request_timeout`` when the client pauses longer.
+        """
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                return await self.receive()
+        except TimeoutError:
+            raise ApiError(
+                "request_timeout", f"no request body for {self.body_timeout:g} seconds"
+            ) from None
+
     async def discard_body(self) -> None:
         """Read and drop an unread body of known, bounded length before an early error.
 
@@ -122,14 +148,12 @@ class Request:
         without this, a client that pipelines its next request on it sees a reset.
         Streaming bodies (no ``Content-Length``) are left alone.
         """
-        length = self.headers.get("content-length", "")
-        if not (length.isascii() and length.isdigit()):
-            return
-        if self._body_read or int(length) > MAX_BODY_BYTES:
+        length = parse_uint(self.headers.get("content-length", ""))
+        if length is None or self._body_read or length > MAX_BODY_BYTES:
             return
         self._body_read = True
         while True:
-            message = await self.receive()
+            message = await self.next_chunk()
             if message["type"] == "http.disconnect" or not message.get("more_body", False):
                 return
 
@@ -144,10 +168,7 @@ class Request:
             return None
         if not is_json:
             raise ApiError("bad_json", "Expected request with `Content-Type: application/json`")
-        try:
-            return json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ApiError("bad_json", f"invalid JSON body: {e}") from e
+        return parse_json(data, "bad_json", "JSON body")
 
 
 async def respond(

@@ -13,7 +13,19 @@
    (server stopping with sessions open) still restarts its idle timer; the task
    group refuses the task, and the refusal surfaced as an unhandled error with a
    traceback plus a "coroutine was never awaited" warning. The timer is skipped.
-4. Draining: each HTTP/2 connection registers in its server's :class:`Connections`
+4. Unread request bodies: a request answered without reading all of its body (an
+   early error, a body over the limit) used to wedge the whole connection: the rest of
+   the body filled the app's queue, hypercorn's reader waited for room forever, and so
+   did the app's own disconnect message. When the exchange ends, its unread body is
+   dropped, and once the response is out the stream is reset with NO_ERROR so that the
+   client stops sending it (RFC 9113, section 8.1).
+5. Limits (:class:`~s2_local.limits.Limits`, from the ``s2_limits`` attribute of the
+   hypercorn config): a new connection must send a request within ``header_timeout``;
+   at most ``max_connections`` are served; a stream beyond ``max_streams`` is refused
+   with REFUSED_STREAM (hypercorn's priority tree and h2 used to drop the whole
+   connection at 1,000 streams); a client resetting more than ``max_resets`` streams in
+   10 s is sent GOAWAY (ENHANCE_YOUR_CALM) and closed.
+6. Draining: each HTTP/2 connection registers in its server's :class:`Connections`
    (the ``s2_connections`` attribute of the hypercorn config), so a server can drain
    the connections it has: a draining connection sends GOAWAY once its last stream
    ends (hypercorn itself only does so when the whole server stops).
@@ -25,13 +37,23 @@ if its internals differ from the versions this was written for.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+import h2.errors
+import h2.events
+import h2.exceptions
 import h2.settings
+import h2.stream
+import hypercorn.events
+from priority.priority import PriorityTree, TooManyStreamsError
+
+from s2_local.limits import Limits
 
 __all__ = ["WINDOW", "Connections", "apply"]
 
@@ -61,10 +83,13 @@ def apply() -> None:
         registry = getattr(config, "s2_connections", None)
         if isinstance(registry, Connections):
             registry.add(self)
+        limits = _limits(config)
+        self.s2_resets = collections.deque()
+        self.priority = PriorityTree(maximum_streams=4 * limits.max_streams + 16)
         self.connection.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: config.h2_max_concurrent_streams,
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: limits.max_streams,
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: config.h2_max_header_list_size,
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
@@ -77,19 +102,175 @@ def apply() -> None:
         await original_initiate(self, *args, **kwargs)
         self.connection.increment_flow_control_window(WINDOW)
         await self._flush()
+        # The limit is advertised; h2 would end the whole connection when a client goes
+        # past it, so h2 itself is given no limit and _create_stream refuses the stream.
+        self.connection.local_settings._settings[
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS
+        ] = collections.deque([2**31 - 1])
+
+    original_create_stream = H2Protocol._create_stream
+
+    async def _create_stream(self: Any, request: Any) -> None:
+        limit = _limits(self.config).max_streams
+        if len(self.streams) >= limit:
+            _refuse(self, request.stream_id)
+            return
+        try:
+            await original_create_stream(self, request)
+        except TooManyStreamsError:
+            _refuse(self, request.stream_id)
+
+    original_handle_events = H2Protocol._handle_events
+
+    async def _handle_events(self: Any, events: list[Any]) -> None:
+        resets = [e for e in events if isinstance(e, h2.events.StreamReset) and e.remote_reset]
+        if resets and _too_many_resets(self, len(resets)):
+            log.warning("closing a connection from %s: rapid stream resets", self.client)
+            with contextlib.suppress(Exception):
+                self.connection.close_connection(h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+                await self._flush()
+            await self.send(hypercorn.events.Closed())
+            return
+        await original_handle_events(self, events)
 
     original_stream_send = H2Protocol.stream_send
 
     async def stream_send(self: Any, event: Any) -> None:
         await original_stream_send(self, event)
+        if type(event).__name__ == "StreamClosed":
+            _reset_when_answered(self, event.stream_id)
         if getattr(self, "s2_draining", False):
             await _goaway_if_idle(self)
 
     H2Protocol.__init__ = __init__  # type: ignore[method-assign]
     H2Protocol.initiate = initiate  # type: ignore[method-assign]
+    H2Protocol._create_stream = _create_stream  # type: ignore[method-assign]
+    H2Protocol._handle_events = _handle_events  # type: ignore[method-assign]
     H2Protocol.stream_send = stream_send  # type: ignore[method-assign]
     _skip_idle_timer_when_closing()
+    _drop_body_after_the_app()
+    _limit_connections()
     _applied = True
+
+
+def _limits(config: Any) -> Limits:
+    limits = getattr(config, "s2_limits", None)
+    return limits if isinstance(limits, Limits) else Limits()
+
+
+def _refuse(protocol: Any, stream_id: int) -> None:
+    with contextlib.suppress(h2.exceptions.H2Error):
+        protocol.connection.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+
+
+_RESET_WINDOW = 10.0
+
+
+def _too_many_resets(protocol: Any, n: int) -> bool:
+    """Count ``n`` resets by the client; whether it went past the limit in the window."""
+    now = time.monotonic()
+    resets: collections.deque[float] = protocol.s2_resets
+    resets.extend([now] * n)
+    while resets and resets[0] < now - _RESET_WINDOW:
+        resets.popleft()
+    return len(resets) > _limits(protocol.config).max_resets
+
+
+def _limit_connections() -> None:
+    """At most ``max_connections`` served at once; a new connection has ``header_timeout``
+    seconds to start its first request, then ``idle_timeout`` applies between requests."""
+    from hypercorn.asyncio.tcp_server import TCPServer
+
+    original_run = TCPServer.run
+    original_protocol_send = TCPServer.protocol_send
+    original_idle_timeout = TCPServer._idle_timeout
+    open_counts: dict[int, int] = {}
+
+    async def run(self: Any) -> None:
+        key, limit = id(self.config), _limits(self.config).max_connections
+        if open_counts.get(key, 0) >= limit:
+            log.warning("refusing a connection: %d connections are open", limit)
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+            return
+        open_counts[key] = open_counts.get(key, 0) + 1
+        try:
+            await original_run(self)
+        finally:
+            open_counts[key] -= 1
+            if not open_counts[key]:
+                del open_counts[key]
+
+    async def protocol_send(self: Any, event: Any) -> None:
+        if isinstance(event, hypercorn.events.Updated) and not event.idle:
+            self.s2_started = True  # a request came
+        await original_protocol_send(self, event)
+
+    async def _idle_timeout(self: Any) -> None:
+        if getattr(self, "s2_started", False):
+            await original_idle_timeout(self)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self.context.terminated.wait(), _limits(self.config).header_timeout
+            )
+        await asyncio.shield(self._initiate_server_close())
+
+    TCPServer.run = run  # type: ignore[method-assign]
+    TCPServer.protocol_send = protocol_send  # type: ignore[method-assign]
+    TCPServer._idle_timeout = _idle_timeout  # type: ignore[method-assign]
+
+
+def _drop_body_after_the_app() -> None:
+    from hypercorn.protocol.events import StreamClosed
+    from hypercorn.protocol.http_stream import HTTPStream
+
+    original_handle = HTTPStream.handle
+
+    async def handle(self: Any, event: Any) -> None:
+        if isinstance(event, StreamClosed):
+            # the exchange is over: body the app did not read never will be; dropping it
+            # releases hypercorn's reader if it waits to queue more, and makes room for
+            # the disconnect message (hypercorn drops body arriving after this itself)
+            queue = getattr(getattr(self, "app_put", None), "__self__", None)
+            if isinstance(queue, asyncio.Queue):
+                while not queue.empty():
+                    queue.get_nowait()
+        await original_handle(self, event)
+
+    HTTPStream.handle = handle  # type: ignore[method-assign]
+
+
+def _reset_when_answered(protocol: Any, stream_id: int) -> None:
+    """Once the response to ``stream_id`` is fully out, reset the stream (NO_ERROR) if the
+    client is still sending its request: nothing will read the rest."""
+
+    async def reset() -> None:
+        for _ in range(500):
+            if protocol.closed or stream_id not in protocol.stream_buffers:
+                break
+            await asyncio.sleep(0.01)
+        stream = protocol.connection.streams.get(stream_id)
+        if protocol.closed or stream is None or stream.closed:
+            return
+        with contextlib.suppress(Exception):  # the stream or connection may close meanwhile
+            protocol.connection.reset_stream(stream_id, h2.errors.ErrorCodes.NO_ERROR)
+            await protocol._flush()
+
+    stream = protocol.connection.streams.get(stream_id)
+    if stream is not None and stream.state_machine.state in _STILL_SENDING:
+        task = asyncio.ensure_future(reset())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+_background: set[asyncio.Future[None]] = set()
+"""Resets in progress (the loop keeps only weak references to tasks)."""
+
+
+_STILL_SENDING = (h2.stream.StreamState.OPEN, h2.stream.StreamState.HALF_CLOSED_LOCAL)
+"""States of a stream whose client has not ended its request."""
 
 
 async def _goaway_if_idle(protocol: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from s2_local.clock import Clock
 from s2_local.errors import ApiError
+from s2_local.parsing import parse_uint
 
 __all__ = ["Metrics"]
 
@@ -77,8 +78,12 @@ class Metrics:
         allowed: tuple[str, ...],
         scope: tuple[str, ...],
         storage: Callable[[], float] | None = None,
+        visible: Callable[[str], bool] = lambda basin: True,
     ) -> dict[str, Any]:
-        """Answer ``GET /v1/metrics…``: ``set`` (required), ``start``, ``end``, ``interval``."""
+        """Answer ``GET /v1/metrics…``: ``set`` (required), ``start``, ``end``, ``interval``.
+
+        ``visible`` says which basins the caller may see (``active-basins`` lists only those).
+        """
         name = params.get("set")
         if name is None:
             raise ApiError("bad_query", "missing `set`")
@@ -100,7 +105,9 @@ class Metrics:
             active = sorted(
                 key[1]
                 for key, buckets in self._counters.items()
-                if key[0] == "active" and any(start <= t <= end for t in buckets)
+                if key[0] == "active"
+                and visible(key[1])
+                and any(start <= t <= end for t in buckets)
             )
             return {"values": [{"label": {"name": name, "values": active}}]}
         if name == "storage":
@@ -168,6 +175,7 @@ def _epoch(params: Mapping[str, str], key: str, default: int) -> int:
     raw = params.get(key)
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**32:
+    value = parse_uint(raw, 32)
+    if value is None:
         raise ApiError("bad_query", f"invalid `{key}`: expected epoch seconds (u32)")
-    return int(raw)
+    return value

@@ -19,6 +19,7 @@ from s2_sdk.protocol import (
 
 from s2_local.errors import ApiError, Unwritten
 from s2_local.log import ReadSlice
+from s2_local.parsing import parse_uint
 from s2_local.stream import Stream
 
 __all__ = ["Batch", "Heartbeat", "ReadParams", "batch_payload", "read_events"]
@@ -31,9 +32,12 @@ def _int(query: Mapping[str, str], name: str, bits: int = 64) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) < 2**bits:
-        raise ApiError("bad_query", f"invalid `{name}`: expected an unsigned integer, got {raw!r}")
-    return int(raw)
+    value = parse_uint(raw, bits)
+    if value is None:
+        raise ApiError(
+            "bad_query", f"invalid `{name}`: expected an unsigned integer, got {raw[:40]!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+from collections.abc import Callable
 from typing import Literal
 
 from google.protobuf.message import DecodeError
@@ -18,8 +20,9 @@ from s2_local.drain import Drain
 from s2_local.errors import ApiError
 from s2_local.formats import append_input_from_json, parse_format, read_batch_to_json
 from s2_local.http import Request, Send, respond, respond_json
+from s2_local.parsing import parse_json
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
-from s2_local.sessions import append_session, read_session, watch_disconnect
+from s2_local.sessions import append_session, read_session, watch_disconnect, while_allowed
 from s2_local.stream import Stream, check_append_input
 
 __all__ = ["RecordHandlers"]
@@ -36,6 +39,10 @@ class RecordHandlers:
         self.account = account
         self.drain = drain
 
+    def _authorized(self, req: Request) -> Callable[[], None]:
+        """A check a session repeats: its token is still valid (raises ``authn``)."""
+        return functools.partial(self.account.tokens.check, req.principal)
+
     async def _stream(
         self, req: Request, basin: str, name: str, on: Literal["append", "read", "check-tail"]
     ) -> Stream:
@@ -49,7 +56,7 @@ class RecordHandlers:
         config = None
         if raw is not None:
             try:
-                config = parse_stream_config(json.loads(raw))
+                config = parse_stream_config(parse_json(raw, "bad_header", "s2-stream-config"))
             except (ValueError, ApiError) as e:
                 raise ApiError("bad_header", f"invalid s2-stream-config: {e}") from e
         return await self.account.data_stream(
@@ -62,7 +69,9 @@ class RecordHandlers:
         if content_type == S2S:
             stream = await self._stream(req, basin, name, "append")
             drained = self.drain.signal(req.client)
-            await append_session(req, send, stream, key, self.account.metrics, drained)
+            await append_session(
+                req, send, stream, key, self.account.metrics, drained, self._authorized(req)
+            )
             return
         if content_type in PROTO_TYPES:
             data = await req.body("bad_proto")
@@ -90,7 +99,8 @@ class RecordHandlers:
             stream = await self._stream(req, basin, name, "read")
             stream.check_read_key(key)
             drained = self.drain.signal(req.client)
-            await read_session(req, send, stream, params, key, self.account.metrics, drained)
+            metrics, authorized = self.account.metrics, self._authorized(req)
+            await read_session(req, send, stream, params, key, metrics, drained, authorized)
             return
         if req.media_type("accept") == "text/event-stream":
             await self._sse(req, send, basin, name, params, key)
@@ -177,7 +187,9 @@ class RecordHandlers:
                     )
 
         try:
-            finished = await watch_disconnect(req, events())
+            drained = self.drain.signal(req.client)
+            allowed = while_allowed(events(), drained, self._authorized(req))
+            finished = await watch_disconnect(req, allowed)
         except ApiError as e:
             body = f"event: error\ndata: {e.body().decode()}\n\n".encode()
             await send({"type": "http.response.body", "body": body, "more_body": False})

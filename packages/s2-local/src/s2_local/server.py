@@ -27,6 +27,7 @@ from s2_local.clock import Clock
 from s2_local.drain import GRACE
 from s2_local.hypercorn_tuning import Connections
 from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
+from s2_local.limits import Limits
 from s2_local.store import DiskStore, Store
 
 __all__ = [
@@ -63,13 +64,18 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def _config(
-    sock: socket.socket, tls_cert: str | None, tls_key: str | None, connections: Connections
+    sock: socket.socket,
+    tls_cert: str | None,
+    tls_key: str | None,
+    connections: Connections,
+    limits: Limits,
 ) -> Config:
     config = Config()
     config.s2_connections = connections  # type: ignore[attr-defined]  # see hypercorn_tuning
+    config.s2_limits = limits  # type: ignore[attr-defined]
     config.bind = [f"fd://{sock.fileno()}"]
-    config.keep_alive_timeout = 300
-    config.h2_max_concurrent_streams = 1000
+    config.keep_alive_timeout = limits.idle_timeout
+    config.h2_max_concurrent_streams = limits.max_streams
     # hypercorn closes a connection after 1,000 requests by default, dropping the
     # responses still in flight on it: clients would see errors and retry appends
     config.keep_alive_max_requests = sys.maxsize
@@ -91,6 +97,7 @@ def build_app(
     on_ready: Callable[[], None] | None = None,
     root_token: str | None = None,
     repair: bool = False,
+    limits: Limits | None = None,
 ) -> S2App:
     """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
 
@@ -98,7 +105,8 @@ def build_app(
     ``repair``, a damaged log in ``data_dir`` is repaired instead of stopping the start.
     """
     store = DiskStore(data_dir, repair=repair) if data_dir is not None else Store()
-    return S2App(Account(store, clock, root_token=root_token), on_ready=on_ready)
+    account = Account(store, clock, root_token=root_token)
+    return S2App(account, on_ready=on_ready, limits=limits or Limits())
 
 
 async def drain(app: S2App, connections: Connections, timeout: float = DRAIN_TIMEOUT) -> None:
@@ -134,7 +142,7 @@ async def serve(
     logged at debug level instead once shutdown has begun.
     """
     connections = connections or Connections()
-    config = _config(sock, tls_cert, tls_key, connections)
+    config = _config(sock, tls_cert, tls_key, connections, app.limits)
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()
 
@@ -175,12 +183,13 @@ class Server:
         clock: Clock | None = None,
         root_token: str | None = None,
         repair: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         self.host = host
         self.root_token = root_token
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
-        self._app = build_app(data_dir, clock, root_token=root_token, repair=repair)
+        self._app = build_app(data_dir, clock, root_token=root_token, repair=repair, limits=limits)
         self.account = self._app.account
         self._tls = (tls_cert, tls_key)
         self._thread: threading.Thread | None = None

@@ -4,14 +4,16 @@ Both answer 200 with ``Content-Type: s2s/proto`` at once and then exchange
 frames. Errors after that point end the response with a terminal frame. When their
 connection drains (``drained`` is set), their frames carry "reconnect advised"; a
 session still open :data:`~s2_local.drain.GRACE` seconds later ends with a terminal
-``server_draining`` (an append session first acknowledges every input it took).
+``server_draining`` (an append session first acknowledges every input it took). A
+session whose access token is revoked or expires ends with ``authn`` within
+:data:`AUTH_CHECK_INTERVAL` seconds (``authorized`` raises it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -33,7 +35,7 @@ from s2_local.metrics import Metrics
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
 from s2_local.stream import Ack, Stream, check_append_input
 
-__all__ = ["append_session", "read_session", "watch_disconnect"]
+__all__ = ["append_session", "read_session", "watch_disconnect", "while_allowed"]
 
 _HEADERS = [
     (b"content-type", b"s2s/proto"),
@@ -83,17 +85,28 @@ async def watch_disconnect(req: Request, work: Coroutine[Any, Any, None]) -> boo
     return True
 
 
-async def _drained(drained: asyncio.Event) -> None:
-    """Raise ``server_draining`` :data:`GRACE` seconds after ``drained`` is set."""
-    await drained.wait()
+AUTH_CHECK_INTERVAL = 1.0
+"""How often an open session checks that its access token is still valid."""
+
+
+async def _watch(drained: asyncio.Event, authorized: Callable[[], None]) -> None:
+    """Raise ``server_draining`` :data:`GRACE` seconds after ``drained`` is set, or what
+    ``authorized`` raises once the session's token is revoked or expires."""
+    while not drained.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drained.wait(), AUTH_CHECK_INTERVAL)
+        authorized()
     await asyncio.sleep(GRACE)
     raise ApiError("server_draining", "the server is draining this connection")
 
 
-async def _until_drained(work: Coroutine[Any, Any, None], drained: asyncio.Event) -> None:
-    """Run ``work``; raise ``server_draining`` if it still runs once the drain grace is up."""
+async def while_allowed(
+    work: Coroutine[Any, Any, None], drained: asyncio.Event, authorized: Callable[[], None]
+) -> None:
+    """Run ``work`` while the session may go on: raise ``server_draining`` if it still runs
+    once the drain grace is up, ``authn`` once its token is revoked or expires."""
     task = asyncio.ensure_future(work)
-    deadline = asyncio.ensure_future(_drained(drained))
+    deadline = asyncio.ensure_future(_watch(drained, authorized))
     try:
         await asyncio.wait({task, deadline}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -116,6 +129,7 @@ async def read_session(
     key: bytes | None,
     metrics: Metrics,
     drained: asyncio.Event,
+    authorized: Callable[[], None],
 ) -> None:
     """Stream ``ReadBatch`` frames (heartbeats are empty batches with a tail)."""
     start = params.start_seq(stream)
@@ -136,7 +150,7 @@ async def read_session(
                 await _frame(send, encode_frame(payload, codec, reconnect_advised=advise))
 
     try:
-        finished = await watch_disconnect(req, _until_drained(produce(), drained))
+        finished = await watch_disconnect(req, while_allowed(produce(), drained, authorized))
     except ApiError as e:
         await _finish(send, e)
         return
@@ -153,6 +167,7 @@ async def append_session(
     key: bytes | None,
     metrics: Metrics,
     drained: asyncio.Event,
+    authorized: Callable[[], None],
 ) -> None:
     """Take ``AppendInput`` frames, answer one ``AppendAck`` frame each, in order.
 
@@ -168,14 +183,16 @@ async def append_session(
 
     async def take_inputs() -> None:
         try:
-            await _until_drained(take(), drained)
-        except ApiError as e:  # drained: what was taken is acked, then the error
+            await while_allowed(take(), drained, authorized)
+        except ApiError as e:  # drained or revoked: what was taken is acked, then the error
             pending.put_nowait(e)
 
     async def take() -> None:
         decoder = FrameDecoder()
         while True:
-            message = await req.receive()
+            # a frame started must be finished within the body timeout; between frames
+            # the session may rest as long as it likes
+            message = await (req.next_chunk() if decoder.pending else req.receive())
             if message["type"] == "http.disconnect":
                 pending.put_nowait(_END)
                 return

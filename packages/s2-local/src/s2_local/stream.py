@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Ack", "Stream", "check_append_input", "rfc3339"]
 
+_NEVER = 2**64 - 1
+"""The largest expiry time (seconds): what retention ages near 2**64 come to."""
+
 
 @dataclass(frozen=True, slots=True)
 class Ack:
@@ -211,7 +214,8 @@ class Stream:
                 out.add(seq_num=seq, timestamp=timestamps[i], body=cipher.seal(plain, seq))
         data = batch.SerializeToString()
         retention = self.config.retention_secs
-        expires = 0 if retention is None else int(now // 1000) + retention
+        # a u64 expiry; retention so long that it would pass 2**64 never expires either
+        expires = 0 if retention is None else min(int(now // 1000) + retention, _NEVER)
         self.log.append(data, split_entries(data), timestamps, metered, expires)
         self.next_seq = first + len(records)
         self.last_timestamp = timestamps[-1]

@@ -56,6 +56,17 @@ class Tokens:
         )
         return Principal(token.id, token.scope, token.expires_at, prefix)
 
+    def check(self, principal: Principal) -> None:
+        """Raise 401 ``authn`` if the token of ``principal`` was revoked or has expired
+        since it authenticated (open sessions call this as they go)."""
+        if principal.token_id is None:
+            return  # the root token, or authentication is off
+        token = self.by_id.get(principal.token_id)
+        if token is None or token.scope is not principal.scope:
+            raise ApiError("authn", "the access token was revoked")
+        if token.expires_at is not None and token.expires_at.timestamp() <= self._clock.now():
+            raise ApiError("authn", "the access token expired")
+
     async def issue(self, principal: Principal, body: Any) -> str:
         """Issue a token within the caller's scope; returns its value (shown once)."""
         token_id, scope, expires_at, auto_prefix = parse_issue_request(body)
