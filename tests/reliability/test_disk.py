@@ -14,7 +14,6 @@ import os
 import struct
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 from s2_local.server import Server
 from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2ServerError, SeqNum
+from support import disk, hostile
 
 ONE_ATTEMPT = Retry(max_attempts=1, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
 BASIN = "disk-basin"
@@ -29,34 +29,11 @@ BASIN = "disk-basin"
 
 @contextlib.contextmanager
 def small_disk(tmp_path: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted at a fresh directory (root only)."""
-    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {done.stderr.strip()}")
     try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(disk: Path) -> Path:
-    """Take every free byte of ``disk``; returns the file to delete to give them back."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        for size in (65536, 4096, 512, 1):
-            with contextlib.suppress(OSError):
-                while os.write(fd, b"\0" * size):
-                    pass
-    finally:
-        os.close(fd)
-    return filler
+        with disk.small_disk(tmp_path, size) as mount:
+            yield mount
+    except disk.CannotMount as e:
+        pytest.skip(str(e))
 
 
 @contextlib.asynccontextmanager
@@ -74,8 +51,8 @@ async def bodies(s2: S2, stream: str) -> list[bytes]:
 
 
 def test_a_full_disk_fails_writes_whole_and_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    with small_disk(tmp_path, "4m") as disk:
-        data = disk / "data"
+    with small_disk(tmp_path, "4m") as mount:
+        data = mount / "data"
         acked: list[bytes] = []
 
         async def scenario() -> None:
@@ -86,7 +63,7 @@ def test_a_full_disk_fails_writes_whole_and_loses_nothing_acknowledged(tmp_path:
                     await s2[BASIN].create_stream("s")
                     stream = s2[BASIN]["s"]
                     await stream.append(AppendInput([Record(b"before")]))
-                    filler = fill(disk)
+                    filler = disk.fill(mount)
                     big = AppendInput([Record(b"x" * 300_000)])
                     for _ in range(3):
                         with pytest.raises(S2ServerError) as err:
@@ -121,8 +98,8 @@ def test_a_full_disk_fails_writes_whole_and_loses_nothing_acknowledged(tmp_path:
 
 
 def test_an_append_session_on_a_full_disk_fails_its_batches_whole(tmp_path: Path) -> None:
-    with small_disk(tmp_path, "4m") as disk:
-        data = disk / "data"
+    with small_disk(tmp_path, "4m") as mount:
+        data = mount / "data"
 
         async def scenario() -> None:
             with Server(data_dir=data) as server:
@@ -140,7 +117,7 @@ def test_an_append_session_on_a_full_disk_fails_its_batches_whole(tmp_path: Path
                                 await ticket
                                 acked.append(body)
                                 if i == 5:
-                                    filler = fill(disk)
+                                    filler = disk.fill(mount)
                     assert filler is not None and len(acked) == 6
                     assert await bodies(s2, "s") == acked
                     filler.unlink()
@@ -242,10 +219,24 @@ def test_a_torn_tail_is_cut_and_the_rest_kept(tmp_path: Path, tail: str) -> None
 
 
 def test_fill_takes_every_byte(tmp_path: Path) -> None:
-    with small_disk(tmp_path, "1m") as disk:
-        fill(disk)
-        fd = os.open(disk / "more", os.O_WRONLY | os.O_CREAT)
+    with small_disk(tmp_path, "1m") as mount:
+        disk.fill(mount)
+        fd = os.open(mount / "more", os.O_WRONLY | os.O_CREAT)
         with pytest.raises(OSError) as err:
             os.write(fd, b"x" * 4096)
         os.close(fd)
         assert err.value.errno == errno.ENOSPC
+
+
+def test_a_disk_that_keeps_filling_up_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    try:
+        figures = hostile.disk_full_under_load(tmp_path, seconds=3)
+    except disk.CannotMount as e:
+        pytest.skip(str(e))
+    assert figures.faults.get("disk full", 0) >= 2 and figures.faults.get("refused", 0) > 0
+    assert figures.intact and figures.duplicates == 0 and figures.checked > 0, figures
+
+
+def test_a_flipped_byte_is_refused_then_repaired_and_reported(tmp_path: Path) -> None:
+    figures = hostile.damaged_log(tmp_path / "data", appends=10)
+    assert figures.intact and figures.checked > 0, figures

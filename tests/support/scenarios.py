@@ -57,11 +57,13 @@ class Figures:
     out_of_order: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    memory_ok: bool = True
+    """Whether the server's memory stayed within the scenario's bounds (where it checks)."""
 
     @property
     def intact(self) -> bool:
-        """Nothing acknowledged lost, no gap, nothing reordered."""
-        return self.lost == 0 and self.gaps == 0 and self.out_of_order == 0
+        """Nothing acknowledged lost, no gap, nothing reordered (and memory bounded)."""
+        return self.lost == 0 and self.gaps == 0 and self.out_of_order == 0 and self.memory_ok
 
 
 async def read_all(stream: S2Stream) -> list[tuple[int, bytes]]:
@@ -85,7 +87,7 @@ async def _chaos(proxy: Proxy, rng: random.Random, stop: asyncio.Event, every: f
     proxy.heal()
 
 
-def _compare(figures: Figures, stored: list[tuple[int, bytes]], acked: dict[int, bytes],
+def compare(figures: Figures, stored: list[tuple[int, bytes]], acked: dict[int, bytes],
              submitted: list[bytes]) -> None:  # fmt: skip
     """Fill in lost/gaps/duplicates/order from what the stream holds."""
     figures.checked = len(stored)
@@ -161,7 +163,7 @@ async def producer_under_faults(
             acked[ack.seq_num] = body
     figures.seconds = time.monotonic() - started
     figures.faults = dict(proxy.faults)
-    _compare(figures, await read_all(direct[basin][name]), acked, submitted)
+    compare(figures, await read_all(direct[basin][name]), acked, submitted)
     figures.notes.append(f"{len(acked):,} of {records:,} acknowledged")
     return figures
 
@@ -217,7 +219,7 @@ async def read_session_under_faults(
             await writer
     figures.seconds = time.monotonic() - started
     figures.faults = dict(proxy.faults)
-    _compare(figures, seen, dict(enumerate(submitted)), submitted)  # missing ones count as lost
+    compare(figures, seen, dict(enumerate(submitted)), submitted)  # missing ones count as lost
     return figures
 
 
@@ -232,7 +234,7 @@ async def load(
     stop = asyncio.Event()
     written: dict[str, list[bytes]] = {name: [] for name in names}
     read: dict[str, list[tuple[int, bytes]]] = {name: [] for name in names}
-    rss_start = _rss(server)
+    rss_start = rss(server)
 
     async def append(name: str) -> None:
         stream, n = direct[basin][name], 0
@@ -262,7 +264,7 @@ async def load(
     total = sum(len(w) for w in written.values())
     for name in names:
         part = Figures("", "")
-        _compare(part, read[name], dict(enumerate(written[name])), written[name])
+        compare(part, read[name], dict(enumerate(written[name])), written[name])
         figures.checked += part.checked
         figures.lost += part.lost  # missing ones included
         figures.gaps += part.gaps
@@ -270,14 +272,14 @@ async def load(
         figures.out_of_order += part.out_of_order
     figures.notes.append(f"{total / seconds:,.0f} records/s appended and read back")
     if server is not None:
-        figures.notes.append(f"server RSS {rss_start:.0f} -> {_rss(server):.0f} MiB")
+        figures.notes.append(f"server RSS {rss_start:.0f} -> {rss(server):.0f} MiB")
     return figures
 
 
 _END = b"--end--"
 
 
-def _rss(server: ServerProcess | None) -> float:
+def rss(server: ServerProcess | None) -> float:
     if server is None or server.pid is None:
         return 0.0
     for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():

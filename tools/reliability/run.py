@@ -21,6 +21,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from s2_local.server import ServerProcess  # noqa: E402
 from s2_sdk import S2, AppendRetryPolicy, Endpoints  # noqa: E402
+from support.disk import CannotMount  # noqa: E402
+from support.hostile import damaged_log, disk_full_under_load, slow_readers  # noqa: E402
 from support.proxy import Proxy  # noqa: E402
 from support.scenarios import (  # noqa: E402
     Figures,
@@ -66,6 +68,23 @@ async def network_scenarios(server: ServerProcess, seconds: float) -> list[Figur
     return results
 
 
+def hostile_scenarios(seconds: float) -> list[Figures]:
+    """A disk that keeps filling up, a damaged log, clients that read nothing."""
+    results = []
+    with tempfile.TemporaryDirectory() as parent:
+        try:
+            results.append(disk_full_under_load(Path(parent), seconds=seconds))
+            print(_line(results[-1]), flush=True)
+        except CannotMount as e:
+            print(f"disk-full scenario skipped: {e}", flush=True)
+    with tempfile.TemporaryDirectory() as data_dir:
+        results.append(damaged_log(Path(data_dir) / "data", appends=int(seconds * 10)))
+    print(_line(results[-1]), flush=True)
+    results.append(slow_readers(sessions=20, megabytes=40, seconds=seconds))
+    print(_line(results[-1]), flush=True)
+    return results
+
+
 def _line(f: Figures) -> str:
     return f"{f.scenario}: checked {f.checked:,}, lost {f.lost}, {f.seconds:.0f} s"
 
@@ -95,7 +114,8 @@ def main() -> int:
             logging_outage(Path(data_dir), records=int(seconds * 1000), max_queue=10_000)
         )
     print(_line(results[-1]), flush=True)
-    lost = sum(f.lost + f.gaps + f.out_of_order for f in results)
+    results += hostile_scenarios(seconds)
+    lost = sum(f.lost + f.gaps + f.out_of_order + (not f.memory_ok) for f in results)
     lines = [
         "# Reliability report",
         "",
@@ -110,6 +130,14 @@ def main() -> int:
         "| gaps | out of order | s | notes |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *(_row(f) for f in results),
+        "",
+        "The hostile-world scenarios: a durable s2-local whose 16 MiB disk is filled and "
+        "freed every half second under an appender (checked after a restart); a byte "
+        "flipped in the middle of a log (the start must be refused naming the offset, and "
+        "`--repair` must keep every intact entry and report what it drops: lost counts what "
+        "went missing without a report); 20 read sessions that never read, on a 40 MB "
+        "stream, beside a live appender and reader (the server may grow by less than 100 MiB "
+        "and must give it back when they leave).",
         "",
         "Lost must be 0 everywhere, and so must gaps and reordering. Duplicates are allowed "
         "only for the Producer under `AppendRetryPolicy.ALL` without `match_seq_num`: a batch "

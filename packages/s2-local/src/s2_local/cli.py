@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import logging
 import os
 import secrets
@@ -20,6 +22,16 @@ async def _stop_when_orphaned(parent: int, stop: asyncio.Event) -> None:
     while os.getppid() == parent:
         await asyncio.sleep(0.5)
     stop.set()
+
+
+def _return_freed_memory() -> None:
+    """Have glibc's malloc serve large buffers (read batches of up to 1 MiB) from their own
+    mappings, unmapped when freed: a server whose sessions come and go then gives their
+    memory back, instead of keeping its peak for good. Best effort (glibc only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 256 * 1024)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``s2-local``."""
     args = _parser().parse_args(argv)
+    _return_freed_memory()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
         sys.exit("s2-local: --tls-cert and --tls-key go together")
