@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from s2_sdk._duplex import DuplexConnection, DuplexStream
 from s2_sdk._exceptions import (
@@ -23,7 +23,7 @@ from s2_sdk._exceptions import (
 )
 from s2_sdk._options import AppendRetryPolicy
 from s2_sdk._proto import append_ack, append_input_pb, parse
-from s2_sdk._records import AppendAck, AppendInput
+from s2_sdk._records import AppendAck, AppendInput, Record
 from s2_sdk._retry import (
     ReconnectLimiter,
     backoff,
@@ -43,26 +43,38 @@ from s2_sdk.protocol import (
 if TYPE_CHECKING:
     from s2_sdk._stream import S2Stream
 
-__all__ = ["AppendSession", "BatchSubmitTicket"]
+__all__ = ["AppendSession", "BatchSubmitTicket", "CheckedInput"]
 
 _MAX_FREE_RECONNECTS = 16
 """Drain reconnects in a row (with no ack between them) before a drain counts as a failure."""
 
 
-class BatchSubmitTicket:
-    """Awaitable that resolves to an :class:`AppendAck` once the batch is appended."""
+class BatchSubmitTicket(asyncio.Future[AppendAck]):
+    """Resolves to an :class:`AppendAck` once the batch is appended.
 
-    __slots__ = ("_future",)
+    An :class:`asyncio.Future`: await it, ``asyncio.gather`` many, or add callbacks.
+    Cancelling it (or a task waiting on it) does not cancel the batch's append.
+    """
 
-    def __init__(self, future: asyncio.Future[AppendAck]) -> None:
-        self._future = future
+    __slots__ = ()
 
-    def __await__(self) -> Generator[Any, None, AppendAck]:
-        return asyncio.shield(self._future).__await__()
 
-    def done(self) -> bool:
-        """Whether the batch was acknowledged or failed."""
-        return self._future.done()
+class CheckedInput(AppendInput):
+    """An :class:`AppendInput` already checked (by the Producer), with its metered size:
+    the session does not check its records again."""
+
+    __slots__ = ("size",)
+
+    def __init__(
+        self,
+        records: list[Record],
+        match_seq_num: int | None,
+        fencing_token: str | None,
+        *,
+        size: int,
+    ) -> None:
+        super().__init__(records, match_seq_num, fencing_token)
+        self.size = size
 
 
 @dataclass(eq=False, slots=True)
@@ -70,7 +82,7 @@ class _Batch:
     frame: bytes
     records: int
     size: int
-    future: asyncio.Future[AppendAck]
+    future: BatchSubmitTicket
     deadline: float = field(default=0.0)
     uncertain: bool = False
     """An attempt that sent this batch failed in a way that may have applied it."""
@@ -198,18 +210,18 @@ class AppendSession:
             S2ClientError: the batch is invalid, or the session is closed.
             S2Error: the session already failed (the error that ended it).
         """
-        size = check_append_input(inp)
+        size = inp.size if type(inp) is CheckedInput else check_append_input(inp)
         self._raise_if_unusable()
         frame = encode_frame(append_input_pb(inp).SerializeToString(), self._codec)
         await self._budget.acquire(size)
         self._raise_if_unusable()
-        future: asyncio.Future[AppendAck] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Batch(frame, len(inp.records), size, future))
+        ticket = BatchSubmitTicket(loop=asyncio.get_running_loop())
+        self._queue.append(_Batch(frame, len(inp.records), size, ticket))
         self._queued.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="s2-append-session")
         await asyncio.sleep(0)  # let the sender put this batch on the wire now
-        return BatchSubmitTicket(future)
+        return ticket
 
     async def close(self) -> None:
         """Close the session and wait for all submitted batches to be appended.

@@ -1,39 +1,35 @@
-"""The Producer: per-record submit over an append session, with auto-batching."""
+"""The Producer: per-record submit over an append session, with auto-batching.
+
+The per-record path is kept short: a record is checked once (its types and metered
+size), gets its ticket (an :class:`asyncio.Future`), and joins the open batch. Full
+batches go to the append session in order, one at a time (the only lock, per batch); a
+batch's acknowledgement resolves its records' tickets in one callback.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+from collections import deque
 from types import TracebackType
-from typing import Any
 
-from s2_sdk._append_session import AppendSession, BatchSubmitTicket
-from s2_sdk._exceptions import S2ClientError, fallible
+from s2_sdk._append_session import AppendSession, BatchSubmitTicket, CheckedInput
+from s2_sdk._exceptions import S2ClientError, S2Error, fallible
 from s2_sdk._options import Batching
-from s2_sdk._records import AppendInput, IndexedAppendAck, Record
+from s2_sdk._records import AppendAck, IndexedAppendAck, Record
 from s2_sdk._validate import check_batching, check_fencing_token, check_u64, record_size
-from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
 
 __all__ = ["Producer", "RecordSubmitTicket"]
 
 
-class RecordSubmitTicket:
-    """Awaitable that resolves to an :class:`IndexedAppendAck` once the record is appended."""
+class RecordSubmitTicket(asyncio.Future[IndexedAppendAck]):
+    """Resolves to an :class:`IndexedAppendAck` once the record is appended.
 
-    __slots__ = ("_future",)
+    An :class:`asyncio.Future`: await it, ``asyncio.gather`` many, or add callbacks.
+    Cancelling it (or a task waiting on it) does not cancel the record's append.
+    """
 
-    def __init__(self, future: asyncio.Future[IndexedAppendAck]) -> None:
-        self._future = future
-
-    def __await__(self) -> Generator[Any, None, IndexedAppendAck]:
-        if self._future.done():
-            return self._future.__await__()
-        return asyncio.shield(self._future).__await__()
-
-    def done(self) -> bool:
-        """Whether the record was acknowledged or failed."""
-        return self._future.done()
+    __slots__ = ()
 
 
 @fallible(skip=("submit",))
@@ -60,16 +56,21 @@ class Producer:
         batching = batching or Batching()
         check_batching(batching)
         self._session = session
-        self._batching = batching
+        self._max_records = batching.max_records
+        self._max_bytes = batching.max_bytes
+        self._linger = batching.linger.total_seconds()
         self._fencing_token = fencing_token
         self._match_seq_num = match_seq_num
         self._records: list[Record] = []
-        self._futures: list[asyncio.Future[IndexedAppendAck]] = []
+        self._tickets: list[RecordSubmitTicket] = []
         self._size = 0
         self._generation = 0
-        self._lock = asyncio.Lock()
-        self._linger: asyncio.Task[None] | None = None
-        self._acks: set[asyncio.Task[None]] = set()
+        """Counts batches: a linger timer flushes only the batch it was started for."""
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending = asyncio.Lock()
+        """Batches go to the session one at a time, in order."""
+        self._acks: deque[BatchSubmitTicket] = deque()
+        self._flushes: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
         self._closed = False
 
@@ -96,31 +97,37 @@ class Producer:
         if self._closed:
             raise S2ClientError("the producer is closed")
         size = record_size(record)
-        if size > MAX_RECORD_METERED_BYTES:
-            raise S2ClientError(f"record of {size} metered bytes exceeds 1 MiB")
-        future: asyncio.Future[IndexedAppendAck] = asyncio.get_running_loop().create_future()
-        batching = self._batching
-        async with self._lock:
-            if self._records and self._size + size > batching.max_bytes:
-                await self._flush_batch()
-            self._records.append(record)
-            self._futures.append(future)
-            self._size += size
-            if len(self._records) >= batching.max_records or self._size >= batching.max_bytes:
-                await self._flush_batch()
-            elif len(self._records) == 1 and batching.linger.total_seconds() > 0:
-                self._linger = asyncio.create_task(self._linger_flush(self._generation))
-        return RecordSubmitTicket(future)
+        if self._records and self._size + size > self._max_bytes:
+            await self._send_batch()  # it would overflow: the open batch goes first
+        ticket = RecordSubmitTicket(loop=asyncio.get_running_loop())
+        records = self._records
+        records.append(record)
+        self._tickets.append(ticket)
+        self._size += size
+        if len(records) >= self._max_records or self._size >= self._max_bytes:
+            await self._send_batch()
+        elif len(records) == 1 and self._linger > 0:
+            self._timer = asyncio.get_running_loop().call_later(
+                self._linger, self._lingered, self._generation
+            )
+        return ticket
 
     async def flush(self) -> None:
         """Submit the partial batch and wait until every record submitted so far is acked."""
-        async with self._lock:
-            if self._records:
-                await self._flush_batch()
-        if self._acks:
-            await asyncio.gather(*self._acks, return_exceptions=True)
+        if self._records:
+            await self._send_batch()
+        await self._settled()
         if self._error is not None:
             raise self._error
+
+    async def _settled(self) -> None:
+        """Wait until every batch sent so far is acknowledged or failed."""
+        while self._flushes:
+            await asyncio.wait(set(self._flushes))
+        async with self._sending:  # every batch taken has reached the session
+            pending = [t for t in self._acks if not t.done()]
+        if pending:
+            await asyncio.wait(pending)
 
     async def close(self) -> None:
         """Close the producer and wait for all submitted records to be appended."""
@@ -130,56 +137,64 @@ class Producer:
             await self.flush()
         finally:
             self._closed = True
-            if self._linger is not None:
-                self._linger.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
             with contextlib.suppress(Exception):
                 await self._session.close()
         if self._error is not None:
             raise self._error
 
-    async def _linger_flush(self, generation: int) -> None:
-        await asyncio.sleep(self._batching.linger.total_seconds())
-        async with self._lock:
-            if generation == self._generation and self._records:
-                with contextlib.suppress(Exception):
-                    await self._flush_batch()
+    def _lingered(self, generation: int) -> None:
+        if generation == self._generation and self._records:
+            task = asyncio.ensure_future(self._send_quietly())
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
 
-    async def _flush_batch(self) -> None:
-        records, futures = self._records, self._futures
-        self._records, self._futures, self._size = [], [], 0
+    async def _send_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # a failure reaches the records' tickets
+            await self._send_batch()
+
+    async def _send_batch(self) -> None:
+        """Hand the open batch to the session (after those taken before it)."""
+        records, tickets, size = self._records, self._tickets, self._size
+        self._records, self._tickets, self._size = [], [], 0
         self._generation += 1
-        if self._linger is not None and self._linger is not asyncio.current_task():
-            self._linger.cancel()
-        self._linger = None
-        inp = AppendInput(records, self._match_seq_num, self._fencing_token)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        inp = CheckedInput(records, self._match_seq_num, self._fencing_token, size=size)
         if self._match_seq_num is not None:
             self._match_seq_num += len(records)
-        try:
-            ticket = await self._session.submit(inp)
-        except Exception as e:
-            self._fail(futures, e)
-            raise
-        task = asyncio.create_task(self._resolve(ticket, futures))
-        self._acks.add(task)
-        task.add_done_callback(self._acks.discard)
+        async with self._sending:
+            try:
+                ticket = await self._session.submit(inp)
+            except Exception as e:
+                self._fail(tickets, e)
+                raise
+        self._acks.append(ticket)
+        ticket.add_done_callback(lambda done: self._resolve(done, tickets))
+        while self._acks and self._acks[0].done():
+            self._acks.popleft()
 
-    async def _resolve(
-        self, ticket: BatchSubmitTicket, futures: list[asyncio.Future[IndexedAppendAck]]
-    ) -> None:
-        try:
-            ack = await ticket
-        except Exception as e:
-            self._fail(futures, e)
+    def _resolve(self, done: asyncio.Future[AppendAck], tickets: list[RecordSubmitTicket]) -> None:
+        if done.cancelled():
+            self._fail(tickets, S2ClientError("the batch's acknowledgement was cancelled"))
             return
-        start = ack.start.seq_num
-        for i, future in enumerate(futures):
-            if not future.done():
-                future.set_result(IndexedAppendAck(start + i, ack))
+        error = done.exception()
+        if error is not None:
+            self._fail(tickets, error)
+            return
+        ack = done.result()
+        seq = ack.start.seq_num
+        for ticket in tickets:
+            if not ticket.done():
+                ticket.set_result(IndexedAppendAck(seq, ack))
+            seq += 1
 
-    def _fail(self, futures: list[asyncio.Future[IndexedAppendAck]], error: BaseException) -> None:
+    def _fail(self, tickets: list[RecordSubmitTicket], error: BaseException) -> None:
         if self._error is None:
-            self._error = error
-        for future in (*futures, *self._futures):
-            if not future.done():
-                future.set_exception(error)
-                future.exception()
+            self._error = error if isinstance(error, S2Error) else S2ClientError(str(error))
+        for ticket in (*tickets, *self._tickets):
+            if not ticket.done():
+                ticket.set_exception(self._error)
+                ticket.exception()  # retrieved: nobody may be waiting

@@ -503,7 +503,7 @@ class Producer:
                 except Exception as e:
                     future.set_exception(e)
                     continue
-                ticket._future.add_done_callback(functools.partial(_copy_result, future))
+                ticket.add_done_callback(functools.partial(_copy_result, future))
 
     async def _flush(self) -> None:
         while self._scheduled:

@@ -52,6 +52,7 @@ import h2.settings
 import h2.stream
 import hypercorn.events
 from priority.priority import PriorityTree, TooManyStreamsError
+from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames
 
 from s2_local.limits import Limits
 
@@ -93,8 +94,11 @@ def apply() -> None:
                 h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: config.h2_max_header_list_size,
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
+                h2.settings.SettingCodes.MAX_FRAME_SIZE: H2_MAX_FRAME_SIZE,
             },
         )
+        self.connection.max_inbound_frame_size = H2_MAX_FRAME_SIZE
+        quiet_frames(self.connection)
         if type(getattr(self, "streams", None)) is dict:
             self.streams = _ClosedStreamsIgnored(self.streams)
 

@@ -209,7 +209,7 @@ def _session_submit(tracer: trace.Tracer) -> Callable[[Any], Any]:
                 except BaseException:
                     span.end()
                     raise
-            ticket._future.add_done_callback(lambda _: span.end())
+            ticket.add_done_callback(lambda _: span.end())
             return ticket
 
         return wrapper

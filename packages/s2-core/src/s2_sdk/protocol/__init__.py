@@ -6,6 +6,7 @@
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
+- HTTP/2: :func:`quiet_frames` and :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
 """
 
 from s2_sdk.protocol._compression import (
@@ -24,6 +25,7 @@ from s2_sdk.protocol._frames import (
     encode_terminal_frame,
 )
 from s2_sdk.protocol._generated import s2_pb2 as pb
+from s2_sdk.protocol._h2 import H2_MAX_FRAME_SIZE, quiet_frames
 from s2_sdk.protocol._limits import (
     COMPRESSION_THRESHOLD,
     MAX_BATCH_METERED_BYTES,
@@ -58,6 +60,7 @@ __all__ = [
     "COMMAND_FENCE",
     "COMMAND_TRIM",
     "COMPRESSION_THRESHOLD",
+    "H2_MAX_FRAME_SIZE",
     "MAX_BATCH_METERED_BYTES",
     "MAX_BATCH_RECORDS",
     "MAX_DECOMPRESSED_BYTES",
@@ -86,6 +89,7 @@ __all__ = [
     "location_name_error",
     "metered_size",
     "pb",
+    "quiet_frames",
     "record_error",
     "stream_name_error",
     "stream_prefix_error",
