@@ -28,6 +28,7 @@ from s2_sdk import (
     TailOffset,
     append_inputs,
     append_record_batches,
+    metered_bytes,
 )
 from support.proxy import Proxy
 
@@ -310,3 +311,55 @@ async def test_a_response_past_the_size_limit_fails_the_request(s2: S2, basin: S
     with pytest.raises(S2ClientError) as err:
         await s2.list_basins()
     assert "larger than 64 bytes" in str(err.value)
+
+
+async def test_producer_tickets_are_futures_and_survive_their_waiters(stream: S2Stream) -> None:
+    """Tickets gather without wrapping, every way of reading them gives the record's
+    IndexedAppendAck, and cancelling a waiter (so the ticket) never cancels the append."""
+    async with stream.producer() as producer:
+        tickets = [await producer.submit(Record(b"%d" % i)) for i in range(5)]
+        assert all(asyncio.isfuture(t) for t in tickets)
+        acks = await asyncio.gather(*tickets)
+        assert [a.seq_num for a in acks] == [0, 1, 2, 3, 4]
+        assert acks[0].batch.end.seq_num == 5
+        assert (await tickets[2]).seq_num == 2 and tickets[3].result().seq_num == 3
+        seen: list[int] = []
+        tickets[4].add_done_callback(lambda t: seen.append(t.result().seq_num))
+        await asyncio.sleep(0)
+        assert seen == [4] and (await asyncio.shield(tickets[1])).seq_num == 1
+        ticket = await producer.submit(Record(b"cancelled waiter"))
+        waiter = asyncio.ensure_future(asyncio.wait_for(ticket, 5))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await producer.flush()
+    assert ticket.cancelled()
+    batch = await stream.read(start=SeqNum(5))
+    assert [r.body for r in batch.records] == [b"cancelled waiter"]
+
+
+@pytest.mark.parametrize("layout", ["plain", "headers", "plain then headers", "headers then plain"])
+async def test_batches_with_and_without_headers_read_back_exactly(
+    stream: S2Stream, layout: str
+) -> None:
+    """Records without headers are decoded on a fast path; a batch that mixes records
+    with and without headers (and command records) comes back exactly, by every read."""
+    plain = [Record(b"p%d" % i) for i in range(3)]
+    headed = [Record(b"h%d" % i, headers=[(b"k", b"%d" % i)]) for i in range(3)]
+    records = {
+        "plain": plain,
+        "headers": headed,
+        "plain then headers": [*plain, *headed],
+        "headers then plain": [*headed, *plain],
+    }[layout]
+    await stream.append(AppendInput([*records, CommandRecord.trim(0)]))
+    expected = [(r.body, r.headers) for r in records]
+    unary = await stream.read(start=SeqNum(0))
+    assert [(r.body, r.headers) for r in unary.records][:-1] == expected
+    assert unary.records[-1].is_command_record()
+    filtered = await stream.read(start=SeqNum(0), ignore_command_records=True)
+    assert [(r.body, r.headers) for r in filtered.records] == expected
+    size = metered_bytes(records)
+    got = []
+    async for batch in stream.read_session(start=SeqNum(0), limit=ReadLimit(bytes=size)):
+        got += [(r.body, r.headers) for r in batch.records]
+    assert got == expected  # the byte limit is met exactly before the command record

@@ -27,6 +27,7 @@ def _pct(values, q):
 
 
 async def producer(s2, basin, n):
+    """Submit n records, then await the last ticket."""
     stream = s2[basin]["producer"]
     body = b"p" * 128
     cpu, start = time.process_time(), time.perf_counter()
@@ -35,6 +36,19 @@ async def producer(s2, basin, n):
         last = await tickets[-1]
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert last.seq_num == n - 1, last
+    return {"records": n, "seconds": elapsed, "cpu": cpu, "bytes": n * 128}
+
+
+async def producer_gather(s2, basin, n):
+    """Submit n records, then asyncio.gather every ticket while the producer runs."""
+    stream = s2[basin]["gather"]
+    body = b"g" * 128
+    cpu, start = time.process_time(), time.perf_counter()
+    async with stream.producer() as p:
+        tickets = [await p.submit(Record(body=body)) for _ in range(n)]
+        acks = await asyncio.gather(*tickets)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert acks[-1].seq_num == n - 1, acks[-1]
     return {"records": n, "seconds": elapsed, "cpu": cpu, "bytes": n * 128}
 
 
@@ -86,9 +100,10 @@ async def main(endpoint, basin, scale):
     out = {}
     async with S2("bench", endpoints=Endpoints(endpoint, endpoint)) as s2:
         await s2.create_basin(basin)
-        for name in ("producer", "session", "unary"):
+        for name in ("producer", "gather", "session", "unary"):
             await s2[basin].create_stream(name)
         out["producer"] = await producer(s2, basin, int(100_000 * scale))
+        out["producer_gather"] = await producer_gather(s2, basin, int(100_000 * scale))
         out["session"] = await session(s2, basin, int(100 * scale))
         out["catch_up"] = await catch_up(s2, basin, int(100_000 * scale))
         out["unary"] = await unary(s2, basin, int(500 * scale))

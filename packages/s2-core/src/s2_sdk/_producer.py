@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Generator
 from types import TracebackType
+from typing import Any, cast
 
 from s2_sdk._append_session import AppendSession, BatchSubmitTicket, CheckedInput
 from s2_sdk._exceptions import S2ClientError, S2Error, fallible
@@ -29,7 +31,23 @@ class RecordSubmitTicket(asyncio.Future[IndexedAppendAck]):
     Cancelling it (or a task waiting on it) does not cancel the record's append.
     """
 
-    __slots__ = ()
+    # Resolved with its batch's AppendAck (shared by the batch's tickets): the record's
+    # IndexedAppendAck is built when asked for, so tickets nobody looks at cost nothing
+    # more when their batch is acknowledged.
+    __slots__ = ("_index",)
+    _index: int
+    """The record's place in its batch."""
+
+    def result(self) -> IndexedAppendAck:
+        """The record's :class:`IndexedAppendAck` (raises what failed it)."""
+        ack = cast(AppendAck, super().result())
+        return IndexedAppendAck(ack.start.seq_num + self._index, ack)
+
+    def __await__(self) -> Generator[Any, None, IndexedAppendAck]:
+        yield from super().__await__()
+        return self.result()
+
+    __iter__ = __await__
 
 
 @fallible(skip=("submit",))
@@ -101,6 +119,7 @@ class Producer:
             await self._send_batch()  # it would overflow: the open batch goes first
         ticket = RecordSubmitTicket(loop=asyncio.get_running_loop())
         records = self._records
+        ticket._index = len(records)
         records.append(record)
         self._tickets.append(ticket)
         self._size += size
@@ -185,11 +204,9 @@ class Producer:
             self._fail(tickets, error)
             return
         ack = done.result()
-        seq = ack.start.seq_num
         for ticket in tickets:
             if not ticket.done():
-                ticket.set_result(IndexedAppendAck(seq, ack))
-            seq += 1
+                ticket.set_result(ack)  # type: ignore[arg-type]  # see RecordSubmitTicket
 
     def _fail(self, tickets: list[RecordSubmitTicket], error: BaseException) -> None:
         if self._error is None:

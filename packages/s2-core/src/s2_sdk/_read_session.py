@@ -18,11 +18,11 @@ from s2_sdk._exceptions import (
     fallible,
     server_error,
 )
-from s2_sdk._proto import parse, read_batch
+from s2_sdk._proto import Delivery, read_batch
 from s2_sdk._query import read_params
 from s2_sdk._records import ReadBatch, ReadLimit, SeqNum, StreamPosition, TailOffset, Timestamp
 from s2_sdk._retry import ReconnectLimiter, backoff, is_retryable, needs_new_connection
-from s2_sdk.protocol import FrameDecoder, FrameError, pb
+from s2_sdk.protocol import FrameDecoder, FrameError
 
 if TYPE_CHECKING:
     from s2_sdk._stream import S2Stream
@@ -201,12 +201,12 @@ class ReadSession:
                 got_frame = False
                 try:
                     async with contextlib.aclosing(self._attempt(self._params(waited_since))) as it:
-                        async for batch in it:
+                        async for received in it:
                             got_frame = True
                             attempt = free = 0
-                            if batch.tail is not None:
+                            if received.batch.tail is not None:
                                 waited_since = time.monotonic()
-                            await self._deliver(batch)
+                            await self._deliver(received)
                     if not self._advised or self._spent():
                         return
                     continue  # advised: the batch is delivered, reconnect at once
@@ -238,41 +238,40 @@ class ReadSession:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._queue.put(_END)
 
-    async def _deliver(self, raw: pb.ReadBatch) -> None:
-        records = raw.records
-        if records:
-            last = records[-1]
-            self._start = SeqNum(last.seq_num + 1)
+    async def _deliver(self, received: Delivery) -> None:
+        batch = received.batch
+        tail = batch.tail
+        if received.count:
+            self._start = SeqNum(received.last_seq + 1)
             if self._count is not None:
-                self._count = max(self._count - len(records), 0)
+                self._count = max(self._count - received.count, 0)
             if self._bytes is not None:
-                self._bytes = max(self._bytes - _metered(raw), 0)
-        has_tail = raw.HasField("tail")
-        if has_tail:
-            self._tail = StreamPosition(raw.tail.seq_num, raw.tail.timestamp)
-        if not records:
-            if not has_tail:
+                self._bytes = max(self._bytes - received.metered, 0)
+        if tail is not None:
+            self._tail = tail
+        if not received.count:
+            if tail is None:
                 raise S2ClientError("read session received an empty batch without a tail")
-            self._start = SeqNum(raw.tail.seq_num)
+            self._start = SeqNum(tail.seq_num)
             self._caught_up_at = self._enqueued
             self._check_caught_up()
             return
-        batch = read_batch(raw, self._ignore_commands)
         if batch.records:
             await self._queue.put(batch)
             self._enqueued += 1
-        if has_tail:
-            final = records[-1].seq_num + 1 >= raw.tail.seq_num
+        if tail is not None:
+            final = received.last_seq + 1 >= tail.seq_num
             self._caught_up_at = self._enqueued if final else None
             self._check_caught_up()
         else:
             self._caught_up_at = None
 
-    async def _attempt(self, params: dict[str, str | int]) -> AsyncGenerator[pb.ReadBatch]:
+    async def _attempt(self, params: dict[str, str | int]) -> AsyncGenerator[Delivery]:
         """The batches of one request; stops after a batch that carried reconnect advice
         the session acts on (``_advised``), retiring the connection."""
         self._advised = False
         advice_seen = False
+        ignore, metered = self._ignore_commands, self._bytes is not None
         http = self._stream._basin._http
         loop = asyncio.get_running_loop()
         async with http.stream(
@@ -300,22 +299,13 @@ class ReadSession:
                     if frame.terminal:
                         status, body = frame.terminal_error()
                         raise server_error(status, body)
-                    yield parse(pb.ReadBatch, frame.payload)
+                    yield read_batch(frame.payload, ignore, metered)
                     if frame.reconnect_advised and not advice_seen:
                         advice_seen = True
                         if self._reconnects.acquire():
                             self._advised = True
                             response.retire_connection()
                             return
-
-
-def _metered(batch: pb.ReadBatch) -> int:
-    total = 0
-    for r in batch.records:
-        total += 8 + len(r.body)
-        for h in r.headers:
-            total += 2 + len(h.name) + len(h.value)
-    return total
 
 
 def _client_error(error: BaseException) -> S2ClientError:

@@ -279,4 +279,4 @@ class S2Stream:
             headers=data_headers(self, stream_config, accept=PROTO),
             extra_timeout=float(wait or 0),
         )
-        return read_batch(parse(pb.ReadBatch, resp.content), ignore_command_records)
+        return read_batch(resp.content, ignore_command_records).batch

@@ -67,18 +67,24 @@ def encode_terminal_frame(status: int, body: bytes) -> bytes:
 
 
 class FrameDecoder:
-    """Incremental decoder: feed it bytes as they arrive, get whole frames back."""
+    """Incremental decoder: feed it bytes as they arrive, get whole frames back.
 
-    __slots__ = ("_buf", "_max_frame")
+    Chunks that end in the middle of a frame are kept aside, not copied into a growing
+    buffer, until the frame is whole: a frame costs one copy of its payload.
+    """
+
+    __slots__ = ("_chunks", "_max_frame", "_need", "_size")
 
     def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
-        self._buf = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._need = 0
         self._max_frame = max_frame
 
     @property
     def pending(self) -> int:
         """Bytes received that do not yet form a whole frame."""
-        return len(self._buf)
+        return self._size
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add ``data`` and return every frame it completes.
@@ -86,13 +92,17 @@ class FrameDecoder:
         Raises:
             FrameError: the stream is malformed; the decoder is then unusable.
         """
-        buf = self._buf
-        buf += data
+        if self._chunks:
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._size < self._need:
+                return []
+            data = b"".join(self._chunks)
+            self._chunks, self._size = [], 0
         frames: list[Frame] = []
-        pos = 0
-        n = len(buf)
+        pos, n = 0, len(data)
         while n - pos >= 3:
-            length = int.from_bytes(buf[pos : pos + 3], "big")
+            length = int.from_bytes(data[pos : pos + 3], "big")
             if length == 0:
                 raise FrameError("frame without a flag byte")
             if length > self._max_frame:
@@ -100,12 +110,12 @@ class FrameDecoder:
             end = pos + 3 + length
             if end > n:
                 break
-            flag = buf[pos + 3]
-            payload = bytes(buf[pos + 4 : end])
+            frames.append(_decode(data[pos + 3], bytes(data[pos + 4 : end])))
             pos = end
-            frames.append(_decode(flag, payload))
-        if pos:
-            del buf[:pos]
+        if pos < n:
+            rest = bytes(data[pos:])
+            self._chunks, self._size = [rest], len(rest)
+            self._need = 3 + int.from_bytes(rest[:3], "big") if len(rest) >= 3 else 3
         return frames
 
 
