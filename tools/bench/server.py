@@ -3,10 +3,11 @@
 Usage: ``hatch run bench-server [--records 1000000]``. Each server runs in its own
 process; one client (s2-core) drives them in turn. Prints, per server: append MiB/s
 with 1 KiB records in 1000-record session batches, records/s with 100-byte records,
-read catch-up MiB/s, unary append p50/p99, and resident memory holding N stored
-100-byte records. Ratios compare s2-local with the baseline from the same run (a
-hypercorn app that speaks the protocol but stores nothing). Reads are measured as
-raw frames so the client's record decoding does not cap them.
+server CPU µs per appended 100-byte record (1000-record session batches), read
+catch-up MiB/s, unary append p50/p99, and resident memory holding N stored 100-byte
+records. Ratios compare s2-local with the baseline from the same run (a hypercorn app
+that speaks the protocol but stores nothing). Reads are measured as raw frames so the
+client's record decoding does not cap them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -73,7 +80,9 @@ async def measure(endpoint: str, records: int, real: bool, pid: int) -> dict[str
                 await tickets[-1]
             return time.perf_counter() - start
 
+        cpu = cpu_seconds(pid)
         elapsed = await session("small", b"s" * 100, records // 1000)
+        out["cpu_us"] = (cpu_seconds(pid) - cpu) / records * 1e6
         out["records_s"] = records / elapsed
         out["rss"] = rss_mib(pid)
         elapsed = await session("big", b"k" * 1024, 100)
@@ -128,22 +137,23 @@ def main() -> None:
         wal = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
     rows.append(("s2-local --data-dir", disk, disk_rss, disk_idle))
     print(
-        f"{'server':<22}{'append MiB/s':>13}{'100B rec/s':>12}{'read MiB/s':>11}"
-        f"{'p50 ms':>8}{'p99 ms':>8}{'RSS MiB':>9}"
+        f"{'server':<22}{'append MiB/s':>13}{'100B rec/s':>12}{'µs CPU/rec':>11}"
+        f"{'read MiB/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'RSS MiB':>9}"
     )
     print(
         f"{'baseline (no storage)':<22}{base['append_mib_s']:>13.1f}{base['records_s']:>12,.0f}"
-        f"{base['read_mib_s']:>11.1f}{base['p50_ms']:>8.2f}{base['p99_ms']:>8.2f}{base_rss:>9.0f}"
+        f"{base['cpu_us']:>11.2f}{base['read_mib_s']:>11.1f}{base['p50_ms']:>8.2f}"
+        f"{base['p99_ms']:>8.2f}{base_rss:>9.0f}"
     )
     for name, r, rss, idle_rss in rows:
         print(
-            f"{name:<22}{r['append_mib_s']:>13.1f}{r['records_s']:>12,.0f}{r['read_mib_s']:>11.1f}"
-            f"{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{rss:>9.0f}"
+            f"{name:<22}{r['append_mib_s']:>13.1f}{r['records_s']:>12,.0f}{r['cpu_us']:>11.2f}"
+            f"{r['read_mib_s']:>11.1f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{rss:>9.0f}"
         )
         ratio = {k: r[k] / base[k] for k in base}
         print(
             f"{'  ratio to baseline':<22}{ratio['append_mib_s']:>13.2f}"
-            f"{ratio['records_s']:>12.2f}{ratio['read_mib_s']:>11.2f}"
+            f"{ratio['records_s']:>12.2f}{ratio['cpu_us']:>11.2f}{ratio['read_mib_s']:>11.2f}"
             f"{ratio['p50_ms']:>8.2f}{ratio['p99_ms']:>8.2f}"
             f"{'':>9}  (RSS +{rss - idle_rss:.0f} MiB over idle for "
             f"{args.records:,} stored 100-byte records)"
