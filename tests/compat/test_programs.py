@@ -96,10 +96,17 @@ def test_authority_drops_a_default_port(
     assert authority(scheme, host, port) == expected
 
 
-@pytest.mark.parametrize("client", ["published", "ours"])
-def test_sessions_ride_through_a_drain(client: str) -> None:
+@pytest.mark.parametrize(("client", "drains"), [("published", 1), ("ours", 2)])
+def test_sessions_ride_through_a_drain(client: str, drains: int) -> None:
     """The published 0.13 client (and ours) reconnect on s2-local's drain without using an
-    attempt: every append acknowledged once, in order, and read back exactly once."""
+    attempt: every append acknowledged once, in order, and read back exactly once.
+
+    Ours also rides through a second drain right after the first: it ignores that advice
+    (once a minute at most) and is ended by the terminal ``server_draining`` as it appends.
+    The published 0.13 client can lose the input it was about to send when an attempt is
+    torn down that way (its body generator drops an input it already dequeued, and the
+    ticket never resolves), so it gets the single drain a real server restart would be.
+    """
     python = str(official_python()) if client == "published" else sys.executable
     program = str(PROGRAMS / "rides_a_drain.py")
     with Server() as server:
@@ -107,13 +114,18 @@ def test_sessions_ride_through_a_drain(client: str) -> None:
             [python, program, server.endpoint, f"drain-{uuid.uuid4().hex[:10]}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1)
-        server.drain()
-        time.sleep(0.5)
-        server.drain()
-        out, err = proc.communicate(timeout=60)
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(1)
+            for _ in range(drains):
+                server.drain()
+                time.sleep(0.5)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     assert proc.returncode == 0, err
     result = json.loads(out)
     n = len(result["acks"])

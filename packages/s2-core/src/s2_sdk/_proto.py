@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from s2_sdk._exceptions import S2ClientError
@@ -16,7 +15,7 @@ from s2_sdk._records import (
     SequencedRecord,
     StreamPosition,
 )
-from s2_sdk.protocol import metered_size, pb
+from s2_sdk.protocol import ReadBatchProbe, metered_size, pb
 
 __all__ = ["Delivery", "append_ack", "append_input_pb", "parse", "read_batch"]
 
@@ -88,43 +87,6 @@ def append_ack(ack: pb.AppendAck) -> AppendAck:
     return AppendAck(_position(ack.start), _position(ack.end), _position(ack.tail))
 
 
-def _probe_messages() -> Any:
-    """``ReadBatch`` as a read session sees most batches: the same wire format, with the
-    headers of a record taken as one optional ``bytes`` field (present when the record
-    has any header). Parsing as it, a batch whose records have no header is turned into
-    records without building a headers container per record (a tenth of a read's CPU).
-    """
-    file = descriptor_pb2.FileDescriptorProto(
-        name="s2_sdk/read_probe.proto", package="s2_sdk.probe", syntax="proto3"
-    )
-    record = file.message_type.add(name="RecordProbe")
-    u64, raw, message = 4, 12, 11  # FieldDescriptorProto types
-    record.field.add(name="seq_num", number=1, type=u64, label=1)
-    record.field.add(name="timestamp", number=2, type=u64, label=1)
-    record.oneof_decl.add(name="_headers")
-    record.field.add(
-        name="headers", number=3, type=raw, label=1, proto3_optional=True, oneof_index=0
-    )
-    record.field.add(name="body", number=4, type=raw, label=1)
-    position = file.message_type.add(name="PositionProbe")
-    position.field.add(name="seq_num", number=1, type=u64, label=1)
-    position.field.add(name="timestamp", number=2, type=u64, label=1)
-    batch = file.message_type.add(name="ReadBatchProbe")
-    batch.field.add(
-        name="records", number=1, type=message, label=3, type_name=".s2_sdk.probe.RecordProbe"
-    )
-    batch.field.add(
-        name="tail", number=2, type=message, label=1, type_name=".s2_sdk.probe.PositionProbe"
-    )
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    probe = pool.FindMessageTypeByName("s2_sdk.probe.ReadBatchProbe")
-    return message_factory.GetMessageClass(probe)
-
-
-_ReadBatchProbe = _probe_messages()
-
-
 @dataclass(slots=True)
 class Delivery:
     """A batch as received: its records (command records left out if asked) and tail,
@@ -142,6 +104,9 @@ def read_batch(
     """Decode a ``ReadBatch`` payload (optionally without command records); with
     ``metered``, add up the metered size of its records.
 
+    Records without headers are decoded from :data:`~s2_sdk.protocol.ReadBatchProbe`
+    (no headers container each, a tenth of a read's CPU); a batch with headers in full.
+
     Raises:
         S2ClientError: the payload is not a ``ReadBatch``.
     """
@@ -149,7 +114,7 @@ def read_batch(
     records: list[SequencedRecord] = []
     append = records.append
     size = 0
-    probe = parse(_ReadBatchProbe, payload)
+    probe = parse(ReadBatchProbe, payload)
     raw_records = probe.records
     if raw_records and not raw_records[0].HasField("headers"):
         for r in raw_records:

@@ -25,7 +25,7 @@ __all__ = [
     "Principal",
     "ResourceSet",
     "Scope",
-    "authorize_commands",
+    "permitted_commands",
     "parse_issue_request",
 ]
 
@@ -249,17 +249,9 @@ class Principal:
         return rs is not None and rs.matches(name)
 
 
-def authorize_commands(principal: Principal, inp: Any) -> None:
-    """Fence and trim command records need the ``fence`` / ``trim`` operations too."""
-    permitted = principal.scope.permitted()
-    if "fence" in permitted and "trim" in permitted:
-        return
-    for record in inp.records:
-        headers = record.headers
-        if len(headers) == 1 and not headers[0].name:
-            op = headers[0].value.decode(errors="replace")
-            if op in ("fence", "trim") and op not in permitted:
-                raise ApiError("permission_denied", f"operation `{op}` is not permitted")
+def permitted_commands(principal: Principal) -> frozenset[str]:
+    """The command records (``fence``, ``trim``) the caller may append."""
+    return frozenset({"fence", "trim"} & principal.scope.permitted())
 
 
 def parse_issue_request(body: Any) -> tuple[str, Scope, datetime | None, bool]:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Literal
 
 from google.protobuf.message import DecodeError
-from s2_sdk.protocol import pb
+from s2_sdk.protocol import AppendInputView, pb
 
-from s2_local.access import authorize_commands
+from s2_local.access import permitted_commands
 from s2_local.account import Account
 from s2_local.config import parse_stream_config
 from s2_local.control import path_stream
@@ -23,7 +23,7 @@ from s2_local.http import Request, Send, respond, respond_json
 from s2_local.parsing import parse_json
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
 from s2_local.sessions import append_session, read_session, watch_disconnect, while_allowed
-from s2_local.stream import Stream, check_append_input
+from s2_local.stream import Stream, check_batch
 
 __all__ = ["RecordHandlers"]
 
@@ -75,18 +75,17 @@ class RecordHandlers:
             return
         if content_type in PROTO_TYPES:
             data = await req.body("bad_proto")
-            try:
-                inp = pb.AppendInput.FromString(data)
-            except DecodeError as e:
-                raise ApiError("bad_proto", f"invalid AppendInput: {e}") from e
         else:
             fmt = parse_format(req.header("s2-format"))
-            inp = append_input_from_json(await req.json(), fmt)
-        metered = check_append_input(inp)
+            data = append_input_from_json(await req.json(), fmt).SerializeToString()
+        try:
+            inp = AppendInputView.FromString(data)
+        except DecodeError as e:
+            raise ApiError("bad_proto", f"invalid AppendInput: {e}") from e
+        check_batch(inp)
         stream = await self._stream(req, basin, name, "append")
-        authorize_commands(req.principal, inp)
-        ack = await stream.append(inp, metered, key)
-        self.account.metrics.append(basin, sum(metered))
+        ack, metered = await stream.append(inp, key, permitted_commands(req.principal))
+        self.account.metrics.append(basin, metered)
         if req.media_type("accept") in PROTO_TYPES:
             await respond(send, 200, ack.to_proto().SerializeToString(), "application/protobuf")
         else:

@@ -18,22 +18,22 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 from s2_sdk.protocol import (
+    AppendInputView,
     Codec,
     FrameDecoder,
     FrameError,
     codec_from_accept_encoding,
     encode_frame,
     encode_terminal_frame,
-    pb,
 )
 
-from s2_local.access import authorize_commands
+from s2_local.access import permitted_commands
 from s2_local.drain import GRACE
 from s2_local.errors import ApiError
 from s2_local.http import Request, Send
 from s2_local.metrics import Metrics
 from s2_local.reads import Batch, ReadParams, batch_payload, read_events
-from s2_local.stream import Ack, Stream, check_append_input
+from s2_local.stream import Ack, Stream, check_batch
 
 __all__ = ["append_session", "read_session", "watch_disconnect", "while_allowed"]
 
@@ -189,6 +189,7 @@ async def append_session(
 
     async def take() -> None:
         decoder = FrameDecoder()
+        commands = permitted_commands(req.principal)
         while True:
             # a frame started must be finished within the body timeout; between frames
             # the session may rest as long as it likes
@@ -201,13 +202,13 @@ async def append_session(
                     if frame.terminal:
                         raise ApiError("bad_frame", "Unexpected terminal frame as input")
                     try:
-                        inp = pb.AppendInput.FromString(frame.payload)
+                        inp = AppendInputView.FromString(frame.payload)
                     except DecodeError as e:
                         raise ApiError("bad_frame", f"invalid AppendInput: {e}") from e
-                    metered = check_append_input(inp)
-                    authorize_commands(req.principal, inp)
-                    pending.put_nowait(stream.sequence(inp, metered, key))
-                    metrics.append(stream.basin, sum(metered))
+                    check_batch(inp)
+                    acked, metered = stream.sequence(inp, key, commands)
+                    pending.put_nowait(acked)
+                    metrics.append(stream.basin, metered)
             except FrameError as e:
                 pending.put_nowait(ApiError("bad_frame", str(e)))
                 return

@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import functools
 from array import array
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from google.protobuf.message import DecodeError
 from s2_sdk.protocol import (
     COMMAND_FENCE,
-    COMMAND_TRIM,
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
     MAX_FENCING_TOKEN_BYTES,
     MAX_RECORD_METERED_BYTES,
+    ReadBatchView,
     command_of,
+    metered_size,
     pb,
     record_error,
 )
@@ -36,7 +39,10 @@ from s2_local.log import ReadSlice, RecordLog, split_entries
 if TYPE_CHECKING:
     from s2_local.store import AppendEntry, Store
 
-__all__ = ["Ack", "Stream", "check_append_input", "rfc3339"]
+__all__ = ["COMMANDS", "Ack", "Stream", "check_batch", "rfc3339"]
+
+COMMANDS = frozenset({"fence", "trim"})
+"""The command records there are (a caller's permissions may allow fewer)."""
 
 _NEVER = 2**64 - 1
 """The largest expiry time (seconds): what retention ages near 2**64 come to."""
@@ -66,41 +72,57 @@ class Ack:
         }
 
 
-def check_append_input(inp: pb.AppendInput) -> array[int]:
-    """Validate a batch before it reaches any stream; return each record's metered size.
+def check_batch(inp: Any) -> None:
+    """The checks of a batch as a whole, before it reaches any stream (its records are
+    checked as they are sequenced, in the same pass: :meth:`Stream.sequence`).
 
     Raises:
         ApiError: ``invalid`` (422) for a batch the protocol does not allow.
     """
-    records = inp.records
-    if not records:
+    n = len(inp.records)
+    if not n:
         raise ApiError("invalid", "record batch must not be empty")
-    if len(records) > MAX_BATCH_RECORDS:
+    if n > MAX_BATCH_RECORDS:
         raise ApiError("invalid", f"record batch must not exceed {MAX_BATCH_RECORDS} records")
     if inp.HasField("fencing_token") and (
         len(inp.fencing_token.encode()) > MAX_FENCING_TOKEN_BYTES
     ):
         raise ApiError("invalid", f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
-    metered = array("I")
-    total = 0
-    for r in records:
-        headers = r.headers
-        body = r.body
-        size = 8 + len(body)
-        unnamed = False  # a command record, or an invalid header
-        for h in headers:
-            name = h.name
-            size += 2 + len(name) + len(h.value)
-            unnamed = unnamed or not name
-        if unnamed or size > MAX_RECORD_METERED_BYTES:  # the full check only when it can fail
-            error = record_error(headers, body, size)
-            if error:
-                raise ApiError("invalid", error)
-        metered.append(size)
-        total += size
-    if total > MAX_BATCH_METERED_BYTES:
-        raise ApiError("invalid", "record batch must not exceed a metered size of 1 MiB")
-    return metered
+
+
+_HEADERS: dict[bytes, tuple[int, bool]] = {}
+"""Raw ``Header`` encodings seen lately: their metered size and whether the name is set."""
+_MAX_HEADERS = 4096
+
+
+def _header(raw: bytes) -> tuple[int, bool]:
+    """(metered size, named) of a raw ``Header`` encoding, decoded once and remembered."""
+    info = _HEADERS.get(raw)
+    if info is None:
+        try:
+            header = pb.Header.FromString(raw)
+        except DecodeError as e:
+            raise ApiError("bad_proto", f"invalid header: {e}") from e
+        info = (metered_size(((header.name, header.value),), b"") - 8, bool(header.name))
+        if len(_HEADERS) >= _MAX_HEADERS:
+            _HEADERS.clear()
+        _HEADERS[raw] = info
+    return info
+
+
+def _plain(headers: Any, body: bytes) -> bytes:
+    """A record's headers and body encoded as a ``SequencedRecord`` (what is encrypted)."""
+    record = ReadBatchView().records.add(headers=headers, body=body)
+    return bytes(record.SerializeToString())
+
+
+def _full_check(headers: Any, body: bytes, size: int) -> bytes | None:
+    """Check a record that may be invalid or a command; its command if it is one."""
+    parsed = [pb.Header.FromString(h) for h in headers]
+    error = record_error(parsed, body, size)
+    if error:
+        raise ApiError("invalid", error)
+    return command_of(parsed)
 
 
 class Stream:
@@ -163,65 +185,114 @@ class Stream:
 
     # -- append -----------------------------------------------------------------
 
-    async def append(self, inp: pb.AppendInput, metered: array[int], key: bytes | None) -> Ack:
-        """Sequence a validated batch and wait until it is durable.
-
-        A condition failure is reported once the state it refers to is durable.
+    async def append(
+        self, inp: Any, key: bytes | None, commands: Collection[str] = COMMANDS
+    ) -> tuple[Ack, int]:
+        """Sequence a batch and wait until it is durable; the ack and the batch's
+        metered size. A condition failure is reported once the state it refers to is
+        durable.
         """
         try:
-            acked = self.sequence(inp, metered, key)
+            acked, metered = self.sequence(inp, key, commands)
         except ConditionFailed:
             await self.durable()
             raise
-        return await acked
+        return await acked, metered
 
     def sequence(
-        self, inp: pb.AppendInput, metered: array[int], key: bytes | None
-    ) -> asyncio.Future[Ack]:
-        """Sequence a batch now (in arrival order); the future resolves once it is durable.
+        self, inp: Any, key: bytes | None, commands: Collection[str] = COMMANDS
+    ) -> tuple[asyncio.Future[Ack], int]:
+        """Sequence a batch (an :data:`~s2_sdk.protocol.AppendInputView` that passed
+        :func:`check_batch`) now, in arrival order: the future resolves once it is durable;
+        the int is the batch's metered size. ``commands`` are the command records the
+        caller may append (``fence``, ``trim``).
 
-        Raises (synchronously) when the batch cannot be appended; callers report
-        a :class:`ConditionFailed` only after :meth:`durable`.
+        One pass over the records checks them, meters them, gives them their timestamps
+        and encodes them as stored; the stream changes only once all of them passed.
+        Raises (synchronously) when the batch cannot be appended; callers report a
+        :class:`ConditionFailed` only after :meth:`durable`.
         """
         self.ensure_live()
         cipher = self._cipher_for(key)
-        if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
-            raise ConditionFailed(fencing_token=self.fencing_token)
-        if inp.HasField("match_seq_num") and inp.match_seq_num != self.next_seq:
-            raise ConditionFailed(seq_num=self.next_seq)
         now = self._clock.now_ms()
-        records = inp.records
-        timestamps = self._timestamps(records, now)
-        first = self.next_seq
-        batch = pb.ReadBatch()
-        out = batch.records
+        config = self.config
+        arrival = config.timestamping_mode == "arrival"
+        required = config.timestamping_mode == "client-require"
+        capped = not config.timestamping_uncapped
+        prev = self.last_timestamp
+        first = seq = self.next_seq
         token, trim = self.fencing_token, self.trim_point
-        for i, r in enumerate(records):
-            seq = first + i
-            command = command_of(r.headers) if r.headers else None
-            if command == COMMAND_FENCE:
-                token = r.body.decode()
-            elif command == COMMAND_TRIM:
-                trim = max(trim, min(int.from_bytes(r.body, "big"), seq + 1))
-            if cipher is None or command is not None:
-                out.add(seq_num=seq, timestamp=timestamps[i], headers=r.headers, body=r.body)
+        stored = ReadBatchView()
+        add = stored.records.add
+        timestamps = array("Q")
+        metered = array("I")
+        total = 0
+        for r in inp.records:
+            headers = r.headers
+            body = r.body
+            size = 8 + len(body)
+            command = None
+            if headers:
+                named = True
+                for h in headers:
+                    hsize, hnamed = _HEADERS.get(h) or _header(h)
+                    size += hsize
+                    named = named and hnamed
+                if not named or size > MAX_RECORD_METERED_BYTES:  # may be invalid, or a command
+                    command = _full_check(headers, body, size)
+                if command is not None:
+                    op = command.decode(errors="replace")
+                    if op not in commands:
+                        raise ApiError("permission_denied", f"operation `{op}` is not permitted")
+                    if command == COMMAND_FENCE:
+                        token = body.decode()
+                    else:
+                        trim = max(trim, min(int.from_bytes(body, "big"), seq + 1))
+            elif size > MAX_RECORD_METERED_BYTES:
+                raise ApiError("invalid", "record must have metered size less than 1 MiB")
+            if arrival:
+                ts = now
+            elif r.HasField("timestamp"):
+                ts = r.timestamp
+                if ts > now and capped:
+                    ts = now
+            elif required:
+                raise ApiError("invalid", "record timestamp was required but was missing")
             else:
+                ts = now
+            if ts < prev:
+                ts = prev
+            prev = ts
+            if cipher is not None and command is None:
                 if cipher.algorithm == "aes-256-gcm" and seq > AES_GCM_MAX_SEQ_NUM:
                     raise ApiError(
                         "invalid", f"max assignable sequence number is {AES_GCM_MAX_SEQ_NUM}"
                     )
-                plain = pb.SequencedRecord(headers=r.headers, body=r.body).SerializeToString()
-                out.add(seq_num=seq, timestamp=timestamps[i], body=cipher.seal(plain, seq))
-        data = batch.SerializeToString()
-        retention = self.config.retention_secs
+                add(seq_num=seq, timestamp=ts, body=cipher.seal(_plain(headers, body), seq))
+            elif headers:
+                add(seq_num=seq, timestamp=ts, headers=headers, body=body)
+            else:
+                add(seq_num=seq, timestamp=ts, body=body)
+            timestamps.append(ts)
+            metered.append(size)
+            total += size
+            seq += 1
+        if total > MAX_BATCH_METERED_BYTES:
+            raise ApiError("invalid", "record batch must not exceed a metered size of 1 MiB")
+        if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
+            raise ConditionFailed(fencing_token=self.fencing_token)
+        if inp.HasField("match_seq_num") and inp.match_seq_num != first:
+            raise ConditionFailed(seq_num=first)
+        data = stored.SerializeToString()
+        retention = config.retention_secs
         # a u64 expiry; retention so long that it would pass 2**64 never expires either
         expires = 0 if retention is None else min(int(now // 1000) + retention, _NEVER)
         self.log.append(data, split_entries(data), timestamps, metered, expires)
-        self.next_seq = first + len(records)
-        self.last_timestamp = timestamps[-1]
+        self.next_seq = seq
+        self.last_timestamp = prev
         self.fencing_token, self.trim_point = token, trim
         self.last_write = self._clock.now()
-        end = (self.next_seq, self.last_timestamp)
+        end = (seq, prev)
         start = (first, timestamps[0])
         result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         persisted = self._store.persist_append(self, data, timestamps, metered, expires)
@@ -232,7 +303,7 @@ class Stream:
             self._pending = persisted
             done = functools.partial(self._persisted, start, end, token, trim, result)
             persisted.add_done_callback(done)
-        return result
+        return result, total
 
     def _cipher_for(self, key: bytes | None) -> RecordCipher | None:
         if self.cipher is None:
@@ -242,28 +313,6 @@ class Stream:
                 "bad_header", f"missing encryption key for stream cipher '{self.cipher}'"
             )
         return RecordCipher(self.cipher, key)
-
-    def _timestamps(self, records: Any, now: int) -> array[int]:
-        mode = self.config.timestamping_mode
-        uncapped = self.config.timestamping_uncapped
-        prev = self.last_timestamp
-        out = array("Q")
-        for r in records:
-            if mode == "arrival":
-                ts = now
-            elif r.HasField("timestamp"):
-                ts = r.timestamp
-            elif mode == "client-require":
-                raise ApiError("invalid", "record timestamp was required but was missing")
-            else:
-                ts = now
-            if ts > now and not uncapped:
-                ts = now
-            if ts < prev:
-                ts = prev
-            prev = ts
-            out.append(ts)
-        return out
 
     def _persisted(
         self,

@@ -7,6 +7,8 @@
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
 - HTTP/2: :func:`quiet_frames` and :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
+- Views of the same messages for hot paths: :data:`AppendInputView`, :data:`ReadBatchView`,
+  :data:`ReadBatchProbe` (headers as raw bytes).
 """
 
 from s2_sdk.protocol._compression import (
@@ -55,11 +57,13 @@ from s2_sdk.protocol._records import (
     metered_size,
     record_error,
 )
+from s2_sdk.protocol._views import AppendInputView, ReadBatchProbe, ReadBatchView
 
 __all__ = [
     "COMMAND_FENCE",
     "COMMAND_TRIM",
     "COMPRESSION_THRESHOLD",
+    "AppendInputView",
     "H2_MAX_FRAME_SIZE",
     "MAX_BATCH_METERED_BYTES",
     "MAX_BATCH_RECORDS",
@@ -76,6 +80,8 @@ __all__ = [
     "FrameDecoder",
     "FrameError",
     "HeaderLike",
+    "ReadBatchProbe",
+    "ReadBatchView",
     "access_token_id_error",
     "basin_name_error",
     "basin_prefix_error",
