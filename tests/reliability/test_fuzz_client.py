@@ -22,6 +22,7 @@ from s2_sdk import (
     AppendIndefiniteFailureError,
     AppendInput,
     Endpoints,
+    ReadLimit,
     Record,
     Retry,
     S2Error,
@@ -208,3 +209,25 @@ def test_an_append_session_against_a_silent_server_fails_in_time(answer: Answer)
                         await session.close()
 
         asyncio.run(call())
+
+
+@pytest.mark.parametrize("limit", [ReadLimit(count=3), ReadLimit(bytes=3 * (8 + 1))])
+def test_a_read_session_that_got_its_whole_limit_ends_even_if_cut(limit: ReadLimit) -> None:
+    """The connection breaks right after the last record the limit allows: the session ends
+    with what it has, instead of asking again for zero records (which may mean "no limit")."""
+    batch = pb.ReadBatch(records=[pb.SequencedRecord(seq_num=i, body=b"x") for i in range(3)])
+    body = encode_frame(batch.SerializeToString())
+    with EvilServer() as server:
+        server.answer = Answer(200, [("content-type", "s2s/proto")], body, reset=True)
+
+        async def call() -> list[int]:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            async with S2("t", endpoints=endpoints, retry=Retry(max_attempts=3)) as s2:
+                seqs = []
+                session = s2["fuzz-basin"]["s"].read_session(start=SeqNum(0), limit=limit)
+                async for got in session:
+                    seqs += [r.seq_num for r in got.records]
+                return seqs
+
+        assert asyncio.run(call()) == [0, 1, 2]
+        assert len(server.requests) == 1

@@ -44,6 +44,8 @@ class Answer:
     body: bytes = b""
     endless: bool = False
     """Never end the response (after the headers and body)."""
+    reset: bool = False
+    """Reset the stream after the headers and body instead of ending the response."""
 
 
 class EvilServer(BackgroundServer):
@@ -94,14 +96,16 @@ class EvilServer(BackgroundServer):
 
     def _respond(self, conn: h2.connection.H2Connection, stream_id: int, answer: Answer) -> None:
         headers = [(":status", str(answer.status)), *answer.headers]
-        if not answer.body and not answer.endless:
+        if not answer.body and not answer.endless and not answer.reset:
             conn.send_headers(stream_id, headers, end_stream=True)
             return
         conn.send_headers(stream_id, headers)
         window = conn.local_flow_control_window(stream_id)
         if answer.body:
             conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
-        if not answer.endless:
+        if answer.reset:
+            conn.reset_stream(stream_id)
+        elif not answer.endless:
             conn.end_stream(stream_id)
 
 
