@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from s2_sdk import (
     ReadLimit,
     Record,
     Retry,
+    S2ClientError,
     S2Error,
     S2ServerError,
     SeqNum,
@@ -231,3 +233,51 @@ def test_a_read_session_that_got_its_whole_limit_ends_even_if_cut(limit: ReadLim
 
         assert asyncio.run(call()) == [0, 1, 2]
         assert len(server.requests) == 1
+
+
+def test_a_read_session_trickled_a_partial_frame_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that sends a frame a byte at a time never completes one: the heartbeat
+    deadline counts whole frames, so the session gives up instead of waiting forever."""
+    monkeypatch.setattr("s2_sdk._read_session.HEARTBEAT_TIMEOUT", 1.0)
+    frame = encode_frame(
+        pb.ReadBatch(records=[pb.SequencedRecord(body=b"x" * 64)]).SerializeToString()
+    )
+    with EvilServer() as server:
+        server.answer = Answer(200, [("content-type", "s2s/proto")], frame, trickle=0.1)
+
+        async def call() -> None:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            async with S2("t", endpoints=endpoints, retry=Retry(max_attempts=1)) as s2:
+                session = s2["fuzz-basin"]["s"].read_session(start=SeqNum(0))
+                with pytest.raises(S2ClientError) as err:
+                    async with asyncio.timeout(10):
+                        async for _ in session:
+                            pass
+                assert "heartbeat" in str(err.value)
+
+        started = time.monotonic()
+        asyncio.run(call())
+        assert time.monotonic() - started < 5  # the frame would take 7 s to trickle in full
+
+
+def test_a_connection_that_timed_out_takes_no_more_requests() -> None:
+    """The first request outlives its timeout on a wedged connection: later calls go to a
+    new connection instead of queueing behind it."""
+    tail = Answer(
+        200, [("content-type", "application/json")], b'{"tail": {"seq_num": 7, "timestamp": 0}}'
+    )
+    with EvilServer() as server:
+        server.script.append((tail, 5.0))  # the first request is answered too late
+        server.answer = tail
+
+        async def call() -> int:
+            endpoints = Endpoints(server.endpoint, server.endpoint)
+            timeout = Timeout(request=timedelta(seconds=0.5))
+            async with S2(
+                "t", endpoints=endpoints, retry=Retry(max_attempts=2), timeout=timeout
+            ) as s2:
+                position = await s2["fuzz-basin"]["s"].check_tail()
+                return position.seq_num
+
+        assert asyncio.run(call()) == 7
+        assert server.connections == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import h2.config
@@ -46,6 +47,8 @@ class Answer:
     """Never end the response (after the headers and body)."""
     reset: bool = False
     """Reset the stream after the headers and body instead of ending the response."""
+    trickle: float = 0.0
+    """Send the body a byte at a time, this many seconds apart (never ending the response)."""
 
 
 class EvilServer(BackgroundServer):
@@ -76,7 +79,7 @@ class EvilServer(BackgroundServer):
 
         def answer(stream_id: int, reply: Answer) -> None:
             with contextlib.suppress(h2.exceptions.H2Error):
-                self._respond(conn, stream_id, reply)
+                self._respond(conn, stream_id, reply, lambda: writer.write(conn.data_to_send()))
                 writer.write(conn.data_to_send())
 
         try:
@@ -94,12 +97,41 @@ class EvilServer(BackgroundServer):
         finally:
             writer.close()
 
-    def _respond(self, conn: h2.connection.H2Connection, stream_id: int, answer: Answer) -> None:
+    def _trickle(
+        self,
+        conn: h2.connection.H2Connection,
+        stream_id: int,
+        body: bytes,
+        every: float,
+        flush: Callable[[], None],
+    ) -> None:
+        """Send ``body`` one byte per ``every`` seconds."""
+
+        def step(rest: bytes) -> None:
+            if not rest:
+                return
+            with contextlib.suppress(h2.exceptions.H2Error, OSError):
+                conn.send_data(stream_id, rest[:1])
+                flush()
+                self._loop.call_later(every, step, rest[1:])
+
+        self._loop.call_later(every, step, body)
+
+    def _respond(
+        self,
+        conn: h2.connection.H2Connection,
+        stream_id: int,
+        answer: Answer,
+        flush: Callable[[], None],
+    ) -> None:
         headers = [(":status", str(answer.status)), *answer.headers]
-        if not answer.body and not answer.endless and not answer.reset:
+        if not answer.body and not (answer.endless or answer.reset or answer.trickle):
             conn.send_headers(stream_id, headers, end_stream=True)
             return
         conn.send_headers(stream_id, headers)
+        if answer.trickle:
+            self._trickle(conn, stream_id, answer.body, answer.trickle, flush)
+            return
         window = conn.local_flow_control_window(stream_id)
         if answer.body:
             conn.send_data(stream_id, answer.body[: min(window, conn.max_outbound_frame_size)])
