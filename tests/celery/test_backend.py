@@ -7,6 +7,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 from s2_celery import S2Backend
 from s2_local.pytest_plugin import S2TestServer
 from s2_local.server import ServerProcess
+from s2_sdk import BasinMetricSet, Record, metered_bytes
 from s2_sdk.sync import connect
 from support.celery_app import make_app
 from support.rest import unique_basin
@@ -361,3 +363,80 @@ def test_s2_local_restarted_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             pool.stop_all(clean=False)  # the worker logged its retries during the outage
     finally:
         server.stop()
+
+
+def test_chord_parts_are_counted_reading_each_record_once(app: Celery, basin: str) -> None:
+    """Counting n parts in one process reads the counter stream once: O(n) bytes, not
+    O(n²) (each part used to re-read every part before it)."""
+    backend = app.backend
+    key = backend.get_key_for_chord(str(uuid.uuid4()))
+    parts = [uuid.uuid4().hex.encode() for _ in range(300)]
+    counts = [backend._count_part(key, part) for part in parts]
+    assert counts == list(range(1, 301))
+    assert backend._count_part(key, parts[7]) == 0  # a repeat is still not counted
+    with connect() as client:
+        metrics = client.basin_metrics(basin, set=BasinMetricSet.READ_THROUGHPUT)
+    read = sum(value for m in metrics for _, value in getattr(m, "values", []))
+    stored = metered_bytes(Record(p, [(b"part", p)]) for p in parts)
+    assert read <= 2 * stored, (read, stored)  # re-reading would be ~150x
+
+
+def test_transport_options_and_environment_are_read_as_documented(
+    s2_env: S2TestServer, basin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/configuration.md: the basin, token and endpoints may come from
+    result_backend_transport_options, the basin also from S2_CELERY_BASIN."""
+    env = s2_env.env()
+    for name in ("S2_ACCESS_TOKEN", "S2_ACCOUNT_ENDPOINT", "S2_BASIN_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    app = Celery("opts", broker=BROKER, backend="s2:///results")
+    app.conf.result_backend_transport_options = {
+        "basin": basin,
+        "access_token": env["S2_ACCESS_TOKEN"],
+        "account_endpoint": env["S2_ACCOUNT_ENDPOINT"],
+        "basin_endpoint": env["S2_BASIN_ENDPOINT"],
+    }
+    app.backend.set("documented", b"yes")
+    assert app.backend.get("documented") == b"yes"
+    monkeypatch.setenv("S2_CELERY_BASIN", basin)
+    app = Celery("env", broker=BROKER, backend="s2:///results")
+    app.conf.result_backend_transport_options = {
+        "access_token": env["S2_ACCESS_TOKEN"],
+        "account_endpoint": env["S2_ACCOUNT_ENDPOINT"],
+    }
+    assert app.backend.basin == basin
+    assert app.backend.get("documented") == b"yes"
+
+
+def test_bad_input_is_not_retried(app: Celery) -> None:
+    from s2_sdk import ConnectError, S2ClientError
+
+    refused = S2ClientError("ConnectError: refused")
+    refused.__cause__ = ConnectError("refused")
+    assert app.backend.exception_safe_to_retry(refused)
+    assert not app.backend.exception_safe_to_retry(S2ClientError("a record body must be bytes"))
+
+
+def test_client_process_exits_silently(s2_env: S2TestServer, basin: str) -> None:
+    """A process that sent a task, waited on it and used the backend ends without
+    warnings (no "Task was destroyed but it is pending!")."""
+    program = textwrap.dedent(
+        f"""
+        from celery import Celery
+        from celery.exceptions import TimeoutError
+        app = Celery("quiet", broker="{BROKER}", backend="s2://{basin}/results")
+        result = app.send_task("nobody-runs-this")
+        try:
+            result.get(timeout=1)
+        except TimeoutError:
+            pass
+        app.backend.set("k", b"v")
+        print(app.backend.get("k"))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "b'v'"
+    assert done.stderr == ""

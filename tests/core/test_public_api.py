@@ -1,5 +1,6 @@
-"""The public API of `s2_sdk` is exactly the API reference, plus `__version__` and the error
-types of the published SDK's later releases (0.13 exports those from `s2_sdk._exceptions`)."""
+"""The public API of `s2_sdk` is exactly the API reference, plus `__version__`, the error
+types of the published SDK's later releases (0.13 exports those from `s2_sdk._exceptions`)
+and our own additions (`EXTENSIONS`)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ LATER_ERRORS = {
     "ServerDrainingError", "AppendIndefiniteFailureError", "TransportError", "ConnectError",
     "ReadTimeoutError", "ConnectionClosedError", "ConnectionRetiredError", "ProtocolError",
 }  # fmt: skip
+EXTENSIONS = {"is_retryable"}
 
 
 def test_all_is_exactly_the_reference() -> None:
-    assert set(s2_sdk.__all__) == REFERENCE | LATER_ERRORS
+    assert set(s2_sdk.__all__) == REFERENCE | LATER_ERRORS | EXTENSIONS
     from s2_sdk import _exceptions
 
     for name in LATER_ERRORS:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import os
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import typing
 
 import pytest
+import s2_sdk
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk import AppendInput, CommandRecord, Endpoints, ReadLimit, Record, S2ClientError, SeqNum
-from s2_sdk._bridge import bridge
-from s2_sdk.sync import S2, read_records
+from s2_sdk import sync as blocking
+from s2_sdk.sync import S2, background, read_records
 from support.rest import unique_basin
 
 
@@ -153,13 +156,82 @@ def test_a_blocking_call_past_its_timeout_is_cancelled() -> None:
 
     started = time.monotonic()
     with pytest.raises(S2ClientError, match=r"did not finish within 0\.2 s"):
-        bridge().run(slow(), timeout=0.2)
+        background().run(slow(), timeout=0.2)
     assert time.monotonic() - started < 2
-    assert bridge().run(asyncio.sleep(0, result="next"), timeout=5) == "next"
+    assert background().run(asyncio.sleep(0, result="next"), timeout=5) == "next"
     assert outcome == ["cancelled"]
 
     async def failing() -> None:
         raise ValueError("from the loop")
 
     with pytest.raises(ValueError, match="from the loop"):
-        bridge().run(failing())
+        background().run(failing())
+
+
+FACADE_ONLY = {
+    "S2": {"client", "submit"},
+    "S2Basin": {"create_stream_if_missing"},
+    "Producer": {"close_at_exit"},
+}
+
+
+@pytest.mark.parametrize(
+    ("async_cls", "blocking_cls"),
+    [
+        (s2_sdk.S2, S2),
+        (s2_sdk.S2Basin, blocking.S2Basin),
+        (s2_sdk.S2Stream, blocking.S2Stream),
+        (s2_sdk.AppendSession, blocking.AppendSession),
+        (s2_sdk.ReadSession, blocking.ReadSession),
+        (s2_sdk.Producer, blocking.Producer),
+    ],
+)
+def test_facade_has_every_public_method(async_cls: type, blocking_cls: type) -> None:
+    """Fails when the async client gains a public method the blocking facade lacks."""
+
+    def public(cls: type) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")}
+
+    assert public(async_cls) - public(blocking_cls) == set()
+    assert public(blocking_cls) - public(async_cls) == FACADE_ONLY.get(blocking_cls.__name__, set())
+    for name in public(blocking_cls):
+        member = inspect.getattr_static(blocking_cls, name)
+        assert inspect.getdoc(member), f"{blocking_cls.__name__}.{name} has no docstring"
+        if inspect.isfunction(member):
+            hints = typing.get_type_hints(member)
+            assert "return" in hints, f"{blocking_cls.__name__}.{name} has no return type"
+
+
+def test_blocking_append_session_and_listings(client: S2) -> None:
+    name = unique_basin()
+    client.create_basin(name)
+    basin = client[name]
+    for i in range(3):
+        basin.create_stream(f"listed-{i}")
+    assert basin.name == name and basin["listed-0"].name == "listed-0"
+    assert [s.name for s in basin.list_all_streams(prefix="listed-")] == [
+        "listed-0",
+        "listed-1",
+        "listed-2",
+    ]
+    assert name in {b.name for b in client.list_all_basins(prefix=name)}
+    stream = basin["listed-0"]
+    with stream.append_session() as session:
+        futures = [session.submit(AppendInput([Record(f"{i}".encode())])) for i in range(20)]
+        assert [f.result(10).start.seq_num for f in futures] == list(range(20))
+        assert session.connected
+    with pytest.raises(S2ClientError):
+        session.submit(AppendInput([Record(b"after close")]))
+    bodies = [r.body for r in read_records(name, "listed-0", client=client)]
+    assert bodies == [f"{i}".encode() for i in range(20)]
+
+
+def test_abandoned_listing_leaves_nothing_running(client: S2) -> None:
+    name = unique_basin()
+    client.create_basin(name)
+    for i in range(3):
+        client[name].create_stream(f"s{i}")
+    listing = client[name].list_all_streams()
+    assert next(listing).name == "s0"
+    listing.close()  # the async generator is closed on the loop, not left to the GC
+    assert [s.name for s in client[name].list_all_streams()] == ["s0", "s1", "s2"]

@@ -118,7 +118,7 @@ def test_own_delivery_is_never_logged_back(client: S2, basin: str) -> None:
     assert [e["message"] for e in events if e["logger"] == "app"] == [
         f"event {i}" for i in range(50)
     ]
-    assert not [e for e in events if e["thread_name"] == "s2-sdk-bridge"]
+    assert not [e for e in events if e["thread_name"] == "s2-sdk-background"]
 
 
 def test_outage_queues_bounded_counts_drops_and_delivers_after_restart(tmp_path: Path) -> None:
@@ -134,7 +134,7 @@ def test_outage_queues_bounded_counts_drops_and_delivers_after_restart(tmp_path:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_logs_through_its_own_bridge(client: S2, basin: str) -> None:
+def test_forked_child_logs_through_its_own_background_loop(client: S2, basin: str) -> None:
     handler = S2Handler(basin, "fork")
     log = logging.getLogger("forky")
     log.addHandler(handler)

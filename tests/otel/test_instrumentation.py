@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -12,6 +19,7 @@ from opentelemetry.trace import SpanKind
 from s2_local.pytest_plugin import S2TestServer
 from s2_otel import S2Instrumentor, extract_context
 from s2_sdk import S2, AppendInput, Endpoints, ReadLimit, Record, SeqNum
+from s2_sdk import sync as blocking
 from support.rest import unique_basin
 
 
@@ -24,7 +32,7 @@ def traced() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
     instrumentor.instrument(tracer_provider=provider)
     yield provider, memory
     instrumentor.uninstrument()
-    assert not instrumentor.is_instrumented
+    assert not instrumentor.is_instrumented_by_opentelemetry
 
 
 async def test_spans_and_propagation(
@@ -71,3 +79,41 @@ async def test_spans_and_propagation(
     assert "s2 create_basin" in spans and "s2 create_stream" in spans
     receives = [s for s in memory.get_finished_spans() if s.name == "receive orders" and s.links]
     assert receives and receives[0].links[0].context.trace_id == trace_id
+
+
+def test_opentelemetry_instrument_enables_it(s2_env: S2TestServer) -> None:
+    """`opentelemetry-instrument` finds S2Instrumentor through its entry point."""
+    program = textwrap.dedent(
+        """
+        from s2_otel import S2Instrumentor
+        print("instrumented" if S2Instrumentor().is_instrumented_by_opentelemetry else "not")
+        """
+    )
+    command = Path(sys.executable).parent / "opentelemetry-instrument"
+    env = {**os.environ, "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
+    done = subprocess.run(
+        [str(command), sys.executable, "-c", program],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "instrumented"
+
+
+def test_suppressed_and_background_work_is_not_traced(
+    s2_server: S2TestServer, traced: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    _, memory = traced
+    endpoints = Endpoints(s2_server.account_endpoint, s2_server.basin_endpoint)
+    name = unique_basin()
+    with blocking.S2("t", endpoints=endpoints) as client:  # runs on the background thread
+        client.create_basin(name)
+        client.delete_basin(name)
+
+    async def suppressed() -> None:
+        async with S2("t", endpoints=endpoints) as s2:
+            with suppress_instrumentation():
+                await s2.create_basin(name + "-x")
+            await s2.delete_basin(name + "-x")
+
+    asyncio.run(suppressed())
+    assert [s.name for s in memory.get_finished_spans()] == ["s2 delete_basin"]

@@ -416,11 +416,11 @@ def logging_outage(data_dir: Path, *, records: int, max_queue: int) -> Figures:
             t = time.perf_counter()
             log.warning("during %d", i)
             worst = max(worst, time.perf_counter() - t)
-            queued = max(queued, len(handler._sink._queue))
+            queued = max(queued, handler._sink.queued)
         time.sleep(0.5)  # the sink has met the outage by now: it should only be probing
         inflight = 0
         for _ in range(20):
-            inflight = max(inflight, handler._sink._inflight)
+            inflight = max(inflight, handler._sink.inflight)
             time.sleep(0.05)
         server = ServerProcess(data_dir=data_dir, port=port).start()
         deadline = time.monotonic() + 60

@@ -32,8 +32,7 @@ from collections.abc import Callable, Iterator
 
 from s2_local.server import ServerProcess
 from s2_logging import S2Handler
-from s2_sdk._bridge import bridge
-from s2_sdk.sync import connect
+from s2_sdk.sync import background, connect
 
 N_CALLS = 50_000
 N_OUTAGE = 20_000
@@ -42,13 +41,13 @@ ROUNDS = 3
 
 @contextlib.contextmanager
 def held_delivery() -> Iterator[None]:
-    """Hold the s2_sdk bridge thread (delivery) until the block ends."""
+    """Hold the s2_sdk background thread (delivery) until the block ends."""
     release = threading.Event()
 
     async def hold() -> None:
         release.wait()
 
-    bridge().submit(hold())
+    background().submit(hold())
     try:
         yield
     finally:

@@ -14,11 +14,13 @@ of polling every half second.
 
 from __future__ import annotations
 
+import bisect
 import concurrent.futures
 import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -39,18 +41,19 @@ from s2_sdk import (
     SeqNumMismatchError,
     StreamConfig,
     TailOffset,
+    is_retryable,
 )
-from s2_sdk._bridge import bridge
-from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
-from s2_sdk.sync import S2, connect
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, ErrorCode
+from s2_sdk.sync import S2, PerProcess, connect
 
 __all__ = ["S2Backend"]
 
 _MAX_VALUE = MAX_RECORD_METERED_BYTES - 256
-_clients: dict[tuple[str | None, str | None, str | None, int], S2] = {}
+_clients: dict[tuple[str | None, str | None, str | None], PerProcess[S2]] = {}
 _clients_lock = threading.Lock()
 _LONG_POLL = 20
 _MAX_KNOWN_STREAMS = 10_000
+_MAX_CHORDS = 256
 
 
 class _KnownStreams:
@@ -74,7 +77,51 @@ class _KnownStreams:
             self._names.pop(name, None)
 
 
-_GONE = ("stream_not_found", "stream_deletion_pending")
+class _ChordParts:
+    """What this process has read of chord counter streams, so that counting a part reads
+    only the records appended since the last count (the most recent ``_MAX_CHORDS``)."""
+
+    class Seen:
+        """The distinct parts before ``position`` in one counter stream: each part's
+        first sequence number, and those in order."""
+
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+            self.position = 0
+            self.first: dict[bytes, int] = {}
+            self.firsts: list[int] = []
+
+        def add(self, part: bytes, seq_num: int) -> None:
+            """A part appended at ``seq_num`` (parts are added in stream order)."""
+            if part not in self.first:
+                self.first[part] = seq_num
+                self.firsts.append(seq_num)
+            self.position = seq_num + 1
+
+        def count_at(self, part: bytes, seq_num: int) -> int:
+            """The distinct parts up to ``part``, appended at ``seq_num``; 0 if it was
+            counted before."""
+            if self.first.get(part, seq_num) < seq_num:
+                return 0
+            return bisect.bisect_left(self.firsts, seq_num) + 1
+
+    def __init__(self) -> None:
+        self._chords: OrderedDict[str, _ChordParts.Seen] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> _ChordParts.Seen:
+        with self._lock:
+            seen = self._chords.get(name)
+            if seen is None:
+                seen = self._chords[name] = _ChordParts.Seen()
+                if len(self._chords) > _MAX_CHORDS:
+                    self._chords.popitem(last=False)
+            else:
+                self._chords.move_to_end(name)
+            return seen
+
+
+_GONE = (ErrorCode.STREAM_NOT_FOUND, ErrorCode.STREAM_DELETION_PENDING)
 
 
 class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
@@ -100,12 +147,13 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             raise ImproperlyConfigured("S2Backend needs a basin: s2://BASIN/PREFIX")
         self.basin: str = str(basin)
         self.prefix = (unquote(parts.path).strip("/") or "celery").rstrip("/")
-        self._token = unquote(parts.password) if parts.password else None
+        token = unquote(parts.password) if parts.password else options.get("access_token")
+        self._token = str(token) if token else None
         self._account = query.get("account_endpoint") or options.get("account_endpoint")
         self._basin_endpoint = query.get("basin_endpoint") or options.get("basin_endpoint")
-        self._client: S2 | None = None
-        self._pid = 0
+        self._client: PerProcess[S2] | None = None
         self._created = _KnownStreams()
+        self._chord_parts = _ChordParts()
         self._chord_part = threading.local()
         failure_expires = self.app.conf.get("result_failure_expires")
         self.failure_expires = (
@@ -126,21 +174,18 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         Celery builds a backend per thread; they all share one client and its
         connections rather than opening their own.
         """
-        if self._client is None or self._pid != os.getpid():
+        if self._client is None:
             key = (  # what connect() will use, so that different settings never share
                 self._token or os.environ.get("S2_ACCESS_TOKEN"),
                 self._account or os.environ.get("S2_ACCOUNT_ENDPOINT"),
                 self._basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT"),
-                os.getpid(),
             )
             with _clients_lock:
-                client = _clients.get(key)
-                if client is None:
-                    client = _clients[key] = connect(*key[:3])
-            self._client = client
-            self._pid = os.getpid()
-            self._created = _KnownStreams()
-        return self._client
+                holder = _clients.get(key)
+                if holder is None:
+                    holder = _clients[key] = PerProcess(lambda: connect(*key))
+            self._client = holder
+        return self._client.get()
 
     def _name(self, key: bytes | str) -> str:
         text = key.decode() if isinstance(key, bytes) else key
@@ -174,28 +219,26 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         name = self._name(self.get_key_for_task(task_id))
         if name in self._created:
             return {}
+        config = self._stream_config(self.expires)
         try:
-            basin = self.client.client()[self.basin]
-            config = self._stream_config(self.expires)
-            creating = bridge().submit(basin.create_stream(name, config=config))
+            creating = self.client.submit(
+                lambda s2: s2[self.basin].create_stream(name, config=config)
+            )
         except Exception:
             return {}
 
         def created(future: concurrent.futures.Future[Any]) -> None:
             error = None if future.cancelled() else future.exception()
-            if error is None or getattr(error, "code", None) == "resource_already_exists":
+            if error is None or getattr(error, "code", None) == ErrorCode.RESOURCE_ALREADY_EXISTS:
                 self._created.add(name)
 
         creating.add_done_callback(created)
         return {}
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
-        """Transient S2 failures may be retried (``result_backend_always_retry``)."""
-        if isinstance(exc, S2ServerError):
-            return exc.status_code in (408, 429, 500, 502, 503, 504) or (
-                exc.status_code == 409 and exc.code == "transaction_conflict"
-            )
-        return isinstance(exc, S2ClientError)
+        """Transient S2 failures may be retried (``result_backend_always_retry``): those
+        :func:`s2_sdk.is_retryable` names, not bad input."""
+        return is_retryable(exc)
 
     # -- key/value primitives --------------------------------------------------------
 
@@ -360,18 +403,26 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         """Append ``part`` to a chord counter; the distinct parts up to and including it.
 
         A retried or duplicated append of a part already counted returns 0, so a chord
-        can neither fire early nor fire twice.
+        can neither fire early nor fire twice. Each process reads a counter stream once,
+        from where it last left off: an n-part chord costs O(n) bytes read per process,
+        not O(n²).
         """
         name = self._name(key)
         seq_num = self._counter_append(name, b"part", part)
         stream = self.client[self.basin][name]
-        parts: set[bytes] = set()
-        position = 0
-        while position < seq_num:
-            batch = stream.read(start=SeqNum(position), limit=ReadLimit(count=seq_num - position))
-            parts.update(r.body for r in batch.records if r.headers[:1] == [(b"part", r.body)])
-            position = batch.records[-1].seq_num + 1 if batch.records else seq_num
-        return 0 if part in parts else len(parts) + 1
+        seen = self._chord_parts[name]
+        with seen.lock:
+            while seen.position < seq_num:
+                batch = stream.read(
+                    start=SeqNum(seen.position), limit=ReadLimit(count=seq_num - seen.position)
+                )
+                for r in batch.records:
+                    if r.headers[:1] == [(b"part", r.body)]:
+                        seen.add(r.body, r.seq_num)
+                seen.position = batch.records[-1].seq_num + 1 if batch.records else seq_num
+            if seen.position == seq_num:
+                seen.add(part, seq_num)  # the next count need not read it
+            return seen.count_at(part, seq_num)
 
     def _counter_append(self, name: str, kind: bytes, value: bytes) -> int:
         """Append a ``kind: value`` record to a chord counter stream; its seq num."""

@@ -23,7 +23,7 @@ from typing import Any
 from celery.app.events import Events
 from celery.events.dispatcher import EventDispatcher
 from s2_sdk import Record, SeqNum, TailOffset, Timestamp
-from s2_sdk.sync import S2, Producer, connect
+from s2_sdk.sync import S2, PerProcess, Producer, connect
 
 __all__ = ["S2EventDispatcher", "S2EventReceiver", "S2Events", "event_record"]
 
@@ -60,34 +60,33 @@ class S2EventDispatcher(EventDispatcher):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._s2_producer: Producer | None = None
-        self._s2_pid = 0
+        self._s2_producer = PerProcess(self._open_producer)
         self._tee = bool(self.app.conf.get("s2_events_tee", True))
 
-    def _s2(self) -> Producer:
-        if self._s2_producer is None or self._s2_pid != os.getpid():
-            client, basin, stream = _where(self.app)
-            client[basin].create_stream_if_missing(stream)
-            self._s2_producer = client[basin][stream].producer()
-            self._s2_pid = os.getpid()
-        return self._s2_producer
+    def _open_producer(self) -> Producer:
+        client, basin, stream = _where(self.app)
+        client[basin].create_stream_if_missing(stream)
+        return client[basin][stream].producer()
 
     def _publish(self, event: Any, producer: Any, routing_key: str, **kwargs: Any) -> None:
+        s2_producer = self._s2_producer.get()
         for item in event if isinstance(event, list) else [event]:
-            self._s2().submit(event_record(item))
+            s2_producer.submit(event_record(item))
         if self._tee:
             super()._publish(event, producer, routing_key, **kwargs)
 
     def flush(self, errors: bool = True, groups: bool = True) -> None:
         super().flush(errors=errors, groups=groups)
-        if self._s2_producer is not None and self._s2_pid == os.getpid():
-            self._s2_producer.flush()
+        s2_producer = self._s2_producer.peek()
+        if s2_producer is not None:
+            s2_producer.flush()
 
     def close(self) -> None:
         super().close()
-        if self._s2_producer is not None and self._s2_pid == os.getpid():
-            self._s2_producer.close()
-            self._s2_producer = None
+        s2_producer = self._s2_producer.peek()
+        if s2_producer is not None:
+            s2_producer.close()
+            self._s2_producer = PerProcess(self._open_producer)  # reopened if used again
 
 
 class S2Events(Events):  # type: ignore[misc]

@@ -18,7 +18,8 @@ The low-level wire codec shared with s2-local lives in :mod:`s2_sdk.protocol`.
 Beyond the API reference, the names of the published SDK's later releases (up to 0.13)
 are here too: ``ServerDrainingError``, ``AppendIndefiniteFailureError`` and the
 ``TransportError`` family, which 0.13 exports only from ``s2_sdk._exceptions`` (where
-they are as well).
+they are as well). One addition of ours: :func:`is_retryable`, the rule the client
+retries by, for code that retries on its own.
 """
 
 import logging as _logging
@@ -107,6 +108,7 @@ from s2_sdk._records import (
     Timestamp,
     metered_bytes,
 )
+from s2_sdk._retry import is_retryable
 from s2_sdk._stream import S2Stream
 
 __version__ = _version("s2-core")
@@ -187,5 +189,6 @@ __all__ = [
     "__version__",
     "append_inputs",
     "append_record_batches",
+    "is_retryable",
     "metered_bytes",
 ]

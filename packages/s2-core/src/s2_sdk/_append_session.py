@@ -196,6 +196,11 @@ class AppendSession:
         await self.close()
 
     @property
+    def stream(self) -> S2Stream:
+        """The stream this session appends to."""
+        return self._stream
+
+    @property
     def connected(self) -> bool:
         """Whether the session has a live connection (not connecting, nor waiting to retry).
 

@@ -4,12 +4,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 from s2_sdk._options import Batching
-from s2_sdk._records import AppendInput, Record, metered_bytes
+from s2_sdk._records import AppendInput, Record
+from s2_sdk.protocol import metered_size
 
-__all__ = ["append_inputs", "append_record_batches"]
+__all__ = ["Batcher", "append_inputs", "append_record_batches", "record_batches"]
+
+
+class Batcher:
+    """Records gathered into batches of at most ``max_records`` and ``max_bytes`` metered.
+
+    A record that would push the batch past ``max_bytes`` starts the next one; a batch
+    is complete as soon as it holds ``max_records`` or ``max_bytes``.
+    """
+
+    __slots__ = ("batch", "max_bytes", "max_records", "size")
+
+    def __init__(self, batching: Batching) -> None:
+        self.max_records = batching.max_records
+        self.max_bytes = batching.max_bytes
+        self.batch: list[Record] = []
+        self.size = 0
+
+    def add(self, record: Record) -> Iterator[list[Record]]:
+        """Add a record; yields the batches it completed (none, one or two)."""
+        size = metered_size(record.headers, record.body)
+        if self.batch and self.size + size > self.max_bytes:
+            yield self.take()
+        self.batch.append(record)
+        self.size += size
+        if len(self.batch) >= self.max_records or self.size >= self.max_bytes:
+            yield self.take()
+
+    def take(self) -> list[Record]:
+        """The batch so far (possibly empty); the next starts empty."""
+        batch, self.batch, self.size = self.batch, [], 0
+        return batch
+
+
+def record_batches(
+    records: Iterable[Record], *, batching: Batching | None = None
+) -> Iterator[list[Record]]:
+    """Split records into batches by count and metered bytes (``batching``'s limits;
+    its linger does not apply). The blocking counterpart of :func:`append_record_batches`."""
+    batcher = Batcher(batching or Batching())
+    for record in records:
+        yield from batcher.add(record)
+    if batcher.batch:
+        yield batcher.take()
 
 
 async def append_record_batches(
@@ -29,39 +73,30 @@ async def append_record_batches(
     linger = batching.linger.total_seconds()
     source = aiter(records)
     loop = asyncio.get_running_loop()
-    batch: list[Record] = []
-    size = 0
+    batcher = Batcher(batching)
     deadline = 0.0
     pending: asyncio.Future[Record] | None = None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(source))
-            timeout = max(deadline - loop.time(), 0.0) if batch and linger > 0 else None
+            timeout = max(deadline - loop.time(), 0.0) if batcher.batch and linger > 0 else None
             done, _ = await asyncio.wait({pending}, timeout=timeout)
             if not done:
-                yield batch
-                batch, size = [], 0
+                yield batcher.take()
                 continue
             try:
                 record = pending.result()
             except StopAsyncIteration:
-                if batch:
-                    yield batch
+                if batcher.batch:
+                    yield batcher.take()
                 return
             finally:
                 pending = None
-            record_size = metered_bytes([record])
-            if batch and size + record_size > batching.max_bytes:
-                yield batch
-                batch, size = [], 0
-            batch.append(record)
-            size += record_size
-            if len(batch) == 1:
+            for full in batcher.add(record):
+                yield full
+            if len(batcher.batch) == 1:
                 deadline = loop.time() + linger
-            if len(batch) >= batching.max_records or size >= batching.max_bytes:
-                yield batch
-                batch, size = [], 0
     finally:
         if pending is not None:
             pending.cancel()

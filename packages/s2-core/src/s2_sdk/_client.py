@@ -27,11 +27,8 @@ from s2_sdk._json import (
 )
 from s2_sdk._metrics import (
     AccountMetricSet,
-    Accumulation,
     BasinMetricSet,
-    Gauge,
-    Label,
-    Scalar,
+    Metric,
     StreamMetricSet,
     TimeseriesInterval,
 )
@@ -50,8 +47,6 @@ from s2_sdk._validate import (
 )
 
 __all__ = ["S2"]
-
-Metric = Scalar | Accumulation | Gauge | Label
 
 
 @fallible()

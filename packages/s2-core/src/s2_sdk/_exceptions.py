@@ -33,6 +33,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from s2_sdk.protocol import ErrorCode
+
 if TYPE_CHECKING:
     from s2_sdk._records import StreamPosition
 
@@ -57,8 +59,6 @@ __all__ = [
 ]
 
 C = TypeVar("C", bound=type)
-
-UNKNOWN_CODE = "unknown"
 
 
 class S2Error(Exception):
@@ -253,8 +253,8 @@ def _server_error(status: int, body: bytes) -> S2ServerError:
     except (UnicodeDecodeError, json.JSONDecodeError):
         info = None
     if not isinstance(info, dict):
-        return S2ServerError(UNKNOWN_CODE, text, status)
-    code = str(info.get("code", UNKNOWN_CODE))
+        return S2ServerError(ErrorCode.UNKNOWN, text, status)
+    code = str(info.get("code", ErrorCode.UNKNOWN))
     message = str(info.get("message", text))
     if status == 412:
         fencing = info.get("fencing_token_mismatch")
@@ -284,7 +284,7 @@ def _server_error(status: int, body: bytes) -> S2ServerError:
             status,
             StreamPosition(seq_num, timestamp),
         )
-    if status == 503 and code == "server_draining":
+    if status == 503 and code == ErrorCode.SERVER_DRAINING:
         return ServerDrainingError(code, message, status)
     return S2ServerError(code, message, status)
 

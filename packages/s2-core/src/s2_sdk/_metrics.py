@@ -14,6 +14,7 @@ __all__ = [
     "BasinMetricSet",
     "Gauge",
     "Label",
+    "Metric",
     "MetricUnit",
     "Scalar",
     "StreamMetricSet",
@@ -122,3 +123,7 @@ class Label:
 
     name: str
     values: list[str]
+
+
+Metric = Scalar | Accumulation | Gauge | Label
+"""One metric of a ``*_metrics`` answer."""

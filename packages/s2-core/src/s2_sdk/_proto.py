@@ -125,7 +125,7 @@ def read_batch(
             body = r.body
             append(make(r.seq_num, body, [], r.timestamp))
             if metered:
-                size += 8 + len(body)
+                size += metered_size((), body)
         else:
             return _delivered(probe, records, raw_records, size)
     full = parse(pb.ReadBatch, payload)

@@ -143,6 +143,11 @@ class ReadSession:
                 self._queue.get_nowait()
         self._fail_waiters(error)
 
+    @property
+    def stream(self) -> S2Stream:
+        """The stream this session reads."""
+        return self._stream
+
     def is_caught_up(self) -> bool:
         """Whether every record up to the live tail has been delivered."""
         return self._caught_up_at is not None and self._taken >= self._caught_up_at

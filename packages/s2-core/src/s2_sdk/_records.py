@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from s2_sdk._config import StreamConfig
 from s2_sdk._exceptions import S2ClientError
-from s2_sdk.protocol import COMMAND_FENCE, COMMAND_TRIM, MAX_FENCING_TOKEN_BYTES
+from s2_sdk.protocol import COMMAND_FENCE, COMMAND_TRIM, MAX_FENCING_TOKEN_BYTES, metered_size
 
 __all__ = [
     "AppendAck",
@@ -247,11 +247,6 @@ def metered_bytes(records: Iterable[Record | SequencedRecord]) -> int:
         + sum((len(name) + len(value)) for (name, value) in headers)
         + len(body)
 
-    Returns the total over ``records``.
+    Returns the total over ``records`` (see :func:`s2_sdk.protocol.metered_size`).
     """
-    total = 0
-    for r in records:
-        total += 8 + len(r.body)
-        for name, value in r.headers:
-            total += 2 + len(name) + len(value)
-    return total
+    return sum(metered_size(r.headers, r.body) for r in records)

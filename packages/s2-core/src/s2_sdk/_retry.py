@@ -19,6 +19,7 @@ from s2_sdk._exceptions import (
     TransportError,
 )
 from s2_sdk._options import AppendRetryPolicy, Retry
+from s2_sdk.protocol import ErrorCode
 
 __all__ = [
     "ReconnectLimiter",
@@ -37,12 +38,19 @@ connection it is given must not hold a call forever)."""
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Transport failures, 408/429/5xx and 409 ``transaction_conflict``."""
+    """Whether a failed call may succeed when made again: a network failure (a
+    :class:`TransportError`, or the :class:`S2ClientError` raised for one), or a server
+    error answered with 408, 429 or 5xx, or 409 ``transaction_conflict``.
+
+    Bad input (any other :class:`S2ClientError`, or 4xx) is not: it fails again.
+    """
     if isinstance(error, TransportError):
         return True
+    if type(error) is S2ClientError and isinstance(error.__cause__, TransportError):
+        return True  # a network failure as a public call raises it
     if isinstance(error, S2ServerError):
         return error.status_code in _RETRYABLE_STATUSES or (
-            error.status_code == 409 and error.code == "transaction_conflict"
+            error.status_code == 409 and error.code == ErrorCode.TRANSACTION_CONFLICT
         )
     return False
 
@@ -60,7 +68,10 @@ def has_no_side_effects(error: BaseException) -> bool:
     if isinstance(error, ConnectError) or needs_new_connection(error):
         return True
     if isinstance(error, S2ServerError):
-        return (error.status_code, error.code) in ((429, "rate_limited"), (502, "hot_server"))
+        return (error.status_code, error.code) in (
+            (429, ErrorCode.RATE_LIMITED),
+            (502, ErrorCode.HOT_SERVER),
+        )
     return False
 
 

@@ -92,6 +92,11 @@ class S2Stream:
         """Stream name."""
         return self._name
 
+    @property
+    def basin(self) -> S2Basin:
+        """The basin this stream is in."""
+        return self._basin
+
     def __repr__(self) -> str:
         return f"S2Stream(basin={self._basin.name!r}, name={self._name!r})"
 

@@ -4,6 +4,11 @@ Logging handlers, span exporters and Celery backends are synchronous; they use
 this module. Every call runs on one per-process background event loop thread
 (started lazily, re-created after ``fork``); calls block the calling thread only.
 
+Code that must not block at all starts async work there with :meth:`S2.submit`. The
+loop itself (:func:`background`), :func:`on_background_thread` and the fork-aware
+:class:`PerProcess` holder are public for components that live on that loop, such as
+the s2-logging delivery pump.
+
 Example::
 
     from s2_sdk import AppendInput, Endpoints, Record
@@ -27,17 +32,26 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from s2_sdk import _client, _producer, _read_session, _stream
+from s2_sdk import _append_session, _basin, _client, _producer, _read_session, _stream
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
-from s2_sdk._bridge import bridge, keep_after_fork
+from s2_sdk._background import Background, background, on_background_thread, started_background
+from s2_sdk._batching import record_batches as append_record_batches
 from s2_sdk._config import BasinConfig, StreamConfig
 from s2_sdk._exceptions import S2ClientError, S2ServerError
+from s2_sdk._fork import PerProcess, keep_after_fork
 from s2_sdk._info import BasinInfo, EnsuredBasinInfo, EnsuredStreamInfo, LocationInfo, StreamInfo
+from s2_sdk._metrics import (
+    AccountMetricSet,
+    BasinMetricSet,
+    Metric,
+    StreamMetricSet,
+    TimeseriesInterval,
+)
 from s2_sdk._options import Batching, Compression, Endpoints, Retry, Timeout
 from s2_sdk._records import (
     AppendAck,
@@ -53,17 +67,51 @@ from s2_sdk._records import (
     TailOffset,
     Timestamp,
 )
+from s2_sdk.protocol import ErrorCode
 
-__all__ = ["Producer", "ReadSession", "S2", "S2Basin", "S2Stream", "connect", "read_records"]
+__all__ = [
+    "AppendSession",
+    "Background",
+    "PerProcess",
+    "Producer",
+    "ReadSession",
+    "S2",
+    "S2Basin",
+    "S2Stream",
+    "append_record_batches",
+    "background",
+    "connect",
+    "keep_after_fork",
+    "on_background_thread",
+    "read_records",
+]
 
 T = TypeVar("T")
 
 
 def _run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    return bridge().run(coro, timeout)
+    return background().run(coro, timeout)
 
 
-class S2:
+class _Closing:
+    """A context manager whose exit calls ``close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class S2(_Closing):
     """Blocking client; same arguments and methods as :class:`s2_sdk.S2`."""
 
     def __init__(
@@ -75,44 +123,43 @@ class S2:
         retry: Retry | None = None,
         compression: Compression = Compression.NONE,
     ) -> None:
-        self._args = (access_token, endpoints, timeout, retry, compression)
-        self._pid = -1
-        self._async: _client.S2 | None = None
-        self._lock = threading.Lock()
+        self._async = PerProcess(
+            functools.partial(
+                _client.S2,
+                access_token,
+                endpoints=endpoints,
+                timeout=timeout,
+                retry=retry,
+                compression=compression,
+            )
+        )
         self.client()
 
     def client(self) -> _client.S2:
-        """The async client for this process (built anew after ``fork``)."""
-        with self._lock:
-            if self._async is None or self._pid != os.getpid():
-                if self._async is not None:
-                    keep_after_fork(self._async)
-                token, endpoints, timeout, retry, compression = self._args
-                self._async = _client.S2(
-                    token,
-                    endpoints=endpoints,
-                    timeout=timeout,
-                    retry=retry,
-                    compression=compression,
-                )
-                self._pid = os.getpid()
-            return self._async
+        """The async client for this process (built anew after ``fork``), for
+        coroutines run on the background loop."""
+        return self._async.get()
+
+    def submit(
+        self, fn: Callable[[_client.S2], Coroutine[Any, Any, T]]
+    ) -> concurrent.futures.Future[T]:
+        """Start ``fn(client)`` on the background loop with this process's async client,
+        without waiting; the returned future resolves with its result.
+
+        Example::
+
+            future = s2.submit(lambda c: c["my-basin"].create_stream("events"))
+
+        Raises:
+            S2ClientError: the background loop was shut down (interpreter exit).
+        """
+        return background().submit(fn(self.client()))
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Close connections."""
-        if self._async is not None and self._pid == os.getpid():
-            _run(self._async.close(), timeout)
-
-    def __enter__(self) -> S2:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        current = self._async.peek()
+        if current is not None:
+            _run(current.close(), timeout)
 
     def basin(self, name: str) -> S2Basin:
         """A blocking :class:`S2Basin`."""
@@ -183,6 +230,109 @@ class S2:
         """See :meth:`s2_sdk.S2.revoke_access_token`."""
         _run(self.client().revoke_access_token(id))
 
+    def list_all_basins(
+        self, *, prefix: str = "", start_after: str = "", include_deleted: bool = False
+    ) -> Iterator[BasinInfo]:
+        """Every basin, fetched page by page as iterated; see :meth:`s2_sdk.S2.list_all_basins`."""
+        return _iterate(
+            self.client().list_all_basins(
+                prefix=prefix, start_after=start_after, include_deleted=include_deleted
+            )
+        )
+
+    def list_all_access_tokens(
+        self, *, prefix: str = "", start_after: str = ""
+    ) -> Iterator[AccessTokenInfo]:
+        """Every access token, page by page; see :meth:`s2_sdk.S2.list_all_access_tokens`."""
+        return _iterate(
+            self.client().list_all_access_tokens(prefix=prefix, start_after=start_after)
+        )
+
+    def get_default_location(self) -> LocationInfo:
+        """See :meth:`s2_sdk.S2.get_default_location`."""
+        return _run(self.client().get_default_location())
+
+    def set_default_location(self, location: str) -> LocationInfo:
+        """See :meth:`s2_sdk.S2.set_default_location`."""
+        return _run(self.client().set_default_location(location))
+
+    def account_metrics(
+        self,
+        *,
+        set: AccountMetricSet,
+        start: int | None = None,
+        end: int | None = None,
+        interval: TimeseriesInterval | None = None,
+    ) -> list[Metric]:
+        """See :meth:`s2_sdk.S2.account_metrics`."""
+        return _run(self.client().account_metrics(set=set, start=start, end=end, interval=interval))
+
+    def basin_metrics(
+        self,
+        basin: str,
+        *,
+        set: BasinMetricSet,
+        start: int | None = None,
+        end: int | None = None,
+        interval: TimeseriesInterval | None = None,
+    ) -> list[Metric]:
+        """See :meth:`s2_sdk.S2.basin_metrics`."""
+        return _run(
+            self.client().basin_metrics(basin, set=set, start=start, end=end, interval=interval)
+        )
+
+    def stream_metrics(
+        self,
+        basin: str,
+        stream: str,
+        *,
+        set: StreamMetricSet,
+        start: int | None = None,
+        end: int | None = None,
+        interval: TimeseriesInterval | None = None,
+    ) -> list[Metric]:
+        """See :meth:`s2_sdk.S2.stream_metrics`."""
+        return _run(
+            self.client().stream_metrics(
+                basin, stream, set=set, start=start, end=end, interval=interval
+            )
+        )
+
+
+def _next(items: AsyncIterator[T]) -> T:
+    """The next item of an async iterator, fetched on the loop.
+
+    Raises:
+        StopIteration: the iterator is exhausted.
+    """
+
+    async def step() -> tuple[bool, T | None]:
+        try:
+            return True, await anext(items)
+        except StopAsyncIteration:
+            return False, None
+
+    more, item = _run(step())
+    if not more:
+        raise StopIteration
+    return item  # type: ignore[return-value]
+
+
+def _iterate(items: AsyncIterator[T]) -> Iterator[T]:
+    """An async iterator walked from a blocking caller, one item per trip to the loop."""
+    try:
+        while True:
+            try:
+                item = _next(items)
+            except StopIteration:
+                return
+            yield item
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                _run(aclose(), 10.0)
+
 
 def connect(
     access_token: str | None = None,
@@ -244,10 +394,25 @@ class S2Basin:
 
     def __init__(self, client: S2, name: str) -> None:
         self._client = client
-        self.name = name
+        self._name = name
 
-    def _async(self) -> Any:
-        return self._client.client().basin(self.name)
+    @property
+    def name(self) -> str:
+        """The basin's name."""
+        return self._name
+
+    def _async(self) -> _basin.S2Basin:
+        return self._client.client().basin(self._name)
+
+    def list_all_streams(
+        self, *, prefix: str = "", start_after: str = "", include_deleted: bool = False
+    ) -> Iterator[StreamInfo]:
+        """Every stream, page by page as iterated; see :meth:`s2_sdk.S2Basin.list_all_streams`."""
+        return _iterate(
+            self._async().list_all_streams(
+                prefix=prefix, start_after=start_after, include_deleted=include_deleted
+            )
+        )
 
     def stream(self, name: str, *, encryption_key: bytes | str | None = None) -> S2Stream:
         """A blocking :class:`S2Stream`."""
@@ -276,9 +441,9 @@ class S2Basin:
                 self.create_stream(name, config=config)
                 return True
             except S2ServerError as e:
-                if e.code == "resource_already_exists":
+                if e.code == ErrorCode.RESOURCE_ALREADY_EXISTS:
                     return False
-                if e.code != "stream_deletion_pending" or time.monotonic() >= deadline:
+                if e.code != ErrorCode.STREAM_DELETION_PENDING or time.monotonic() >= deadline:
                     raise
             time.sleep(0.1)
 
@@ -316,12 +481,40 @@ class S2Stream:
 
     def __init__(self, basin: S2Basin, name: str, encryption_key: bytes | str | None) -> None:
         self._basin = basin
-        self.name = name
+        self._name = name
         self._key = encryption_key
 
+    @property
+    def name(self) -> str:
+        """The stream's name."""
+        return self._name
+
+    @property
+    def basin(self) -> S2Basin:
+        """The basin this stream is in."""
+        return self._basin
+
     def _async(self) -> _stream.S2Stream:
-        stream: _stream.S2Stream = self._basin._async().stream(self.name, encryption_key=self._key)
-        return stream
+        return self._basin._async().stream(self._name, encryption_key=self._key)
+
+    def append_session(
+        self,
+        *,
+        max_unacked_bytes: int = 5 * 1024 * 1024,
+        max_unacked_batches: int | None = None,
+        stream_config: StreamConfig | None = None,
+    ) -> AppendSession:
+        """A blocking :class:`AppendSession`; see :meth:`s2_sdk.S2Stream.append_session`."""
+        stream = self._async()
+
+        async def open_session() -> _append_session.AppendSession:
+            return stream.append_session(
+                max_unacked_bytes=max_unacked_bytes,
+                max_unacked_batches=max_unacked_batches,
+                stream_config=stream_config,
+            )
+
+        return AppendSession(self, _run(open_session()))
 
     def check_tail(self) -> StreamPosition:
         """See :meth:`s2_sdk.S2Stream.check_tail`."""
@@ -380,7 +573,7 @@ class S2Stream:
                 stream_config=stream_config,
             )
 
-        return ReadSession(_run(open_session()))
+        return ReadSession(self, _run(open_session()))
 
     def producer(
         self,
@@ -406,26 +599,66 @@ class S2Stream:
         return Producer(_run(open_producer()))
 
 
-class ReadSession:
+class AppendSession(_Closing):
+    """A blocking append session: ``submit`` waits only while the session is at its
+    limits of unacknowledged data, and returns a :class:`concurrent.futures.Future`
+    resolving to the batch's :class:`AppendAck` (or failing with its error).
+    """
+
+    def __init__(self, stream: S2Stream, session: _append_session.AppendSession) -> None:
+        self._stream = stream
+        self._session = session
+
+    @property
+    def stream(self) -> S2Stream:
+        """The stream this session appends to."""
+        return self._stream
+
+    @property
+    def connected(self) -> bool:
+        """See :attr:`s2_sdk.AppendSession.connected`."""
+        return self._session.connected
+
+    def submit(
+        self, inp: AppendInput, *, timeout: float | None = None
+    ) -> concurrent.futures.Future[AppendAck]:
+        """Submit a batch; waits (at most ``timeout``) while backpressure holds it back.
+
+        Raises:
+            S2ClientError: bad input, the session failed or was closed, or ``timeout``
+                passed before the batch was taken.
+        """
+        future: concurrent.futures.Future[AppendAck] = concurrent.futures.Future()
+
+        async def submit() -> None:
+            ticket = await self._session.submit(inp)
+            ticket.add_done_callback(functools.partial(_copy_result, future))
+
+        _run(submit(), timeout)
+        return future
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Wait until every submitted batch is acknowledged (or ``timeout``), then close."""
+        _run(self._session.close(), timeout)
+
+
+class ReadSession(_Closing):
     """A blocking iterator over a read session's batches."""
 
-    def __init__(self, session: _read_session.ReadSession) -> None:
+    def __init__(self, stream: S2Stream, session: _read_session.ReadSession) -> None:
+        self._stream = stream
         self._session = session
+
+    @property
+    def stream(self) -> S2Stream:
+        """The stream this session reads."""
+        return self._stream
 
     def __iter__(self) -> Iterator[ReadBatch]:
         return self
 
     def __next__(self) -> ReadBatch:
-        async def step() -> ReadBatch | None:
-            try:
-                return await anext(self._session)
-            except StopAsyncIteration:
-                return None
-
-        batch = _run(step())
-        if batch is None:
-            raise StopIteration
-        return batch
+        return _next(self._session)
 
     def is_caught_up(self) -> bool:
         """See :meth:`s2_sdk.ReadSession.is_caught_up`."""
@@ -439,37 +672,26 @@ class ReadSession:
         """Stop reading."""
         _run(self._session.close(), timeout)
 
-    def __enter__(self) -> ReadSession:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class Producer:
+class Producer(_Closing):
     """A blocking producer: ``submit`` never waits on the network.
 
     ``submit`` queues the record and returns a :class:`concurrent.futures.Future`
     resolving to its :class:`IndexedAppendAck`. Records are handed to the async
-    producer in submission order on the bridge thread. ``flush`` and ``close`` take
+    producer in submission order on the background thread. ``flush`` and ``close`` take
     a timeout. A producer still open at interpreter exit is flushed (bounded).
     """
 
     def __init__(self, producer: _producer.Producer) -> None:
         self._producer = producer
-        self._bridge = bridge()
+        self._loop = background()
         self._pending: deque[tuple[Record, concurrent.futures.Future[IndexedAppendAck]]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
         self._drained = asyncio.Event()
         self._drainer: asyncio.Future[None] | None = None
         self._closed = False
-        self._bridge.add_finalizer(self)
+        self._loop.add_finalizer(self)
 
     def submit(self, record: Record) -> concurrent.futures.Future[IndexedAppendAck]:
         """Queue a record for appending."""
@@ -481,7 +703,7 @@ class Producer:
             schedule = not self._scheduled
             self._scheduled = True
         if schedule:
-            self._bridge.call_soon(self._start_drain)
+            self._loop.call_soon(self._start_drain)
         return future
 
     def _start_drain(self) -> None:
@@ -522,29 +744,16 @@ class Producer:
             await self._flush()
             await self._producer.close()
         finally:
-            self._bridge.remove_finalizer(self)
+            self._loop.remove_finalizer(self)
 
     def close(self, timeout: float | None = 10.0) -> None:
         """Flush and close; records still pending after ``timeout`` are failed."""
-        if self._bridge.pid != os.getpid():
-            return
+        if self._loop is not started_background():
+            return  # a forked child's copy: the parent's producer is not ours to close
         _run(self.close_at_exit(), timeout)
 
-    def __enter__(self) -> Producer:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def _copy_result(
-    target: concurrent.futures.Future[IndexedAppendAck], source: asyncio.Future[IndexedAppendAck]
-) -> None:
+def _copy_result(target: concurrent.futures.Future[T], source: asyncio.Future[T]) -> None:
     if target.done():
         return
     if source.cancelled():

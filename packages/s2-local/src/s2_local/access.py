@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from s2_sdk.protocol import access_token_id_error
+from s2_sdk.protocol import ErrorCode, access_token_id_error
 
 from s2_local.errors import ApiError
 
@@ -60,7 +60,7 @@ OPERATIONS: dict[str, tuple[Group, bool]] = {
 
 
 def _bad(message: str) -> ApiError:
-    return ApiError("bad_json", message)
+    return ApiError(ErrorCode.BAD_JSON, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +228,9 @@ class Principal:
         """Raise 403 ``permission_denied`` unless the scope allows ``op`` on these resources."""
         scope = self.scope
         if op not in scope.permitted():
-            raise ApiError("permission_denied", f"operation `{op}` is not permitted by this token")
+            raise ApiError(
+                ErrorCode.PERMISSION_DENIED, f"operation `{op}` is not permitted by this token"
+            )
         for name, rs, what in (
             (basin, scope.basins, "basin"),
             (stream, scope.streams, "stream"),
@@ -236,7 +238,7 @@ class Principal:
         ):
             if name is not None and (rs is None or not rs.matches(name)):
                 raise ApiError(
-                    "permission_denied", f"{what} `{name}` is outside this token's scope"
+                    ErrorCode.PERMISSION_DENIED, f"{what} `{name}` is outside this token's scope"
                 )
 
     def sees(self, kind: Literal["basin", "stream", "token"], name: str) -> bool:
@@ -275,8 +277,8 @@ def parse_issue_request(body: Any) -> tuple[str, Scope, datetime | None, bool]:
     if not isinstance(auto_prefix, bool):
         raise _bad("auto_prefix_streams must be a boolean")
     if not scope.permitted():
-        raise ApiError("invalid", "access token scope must permit at least one operation")
+        raise ApiError(ErrorCode.INVALID, "access token scope must permit at least one operation")
     streams = scope.streams
     if auto_prefix and (streams is None or streams.kind != "prefix" or not streams.value):
-        raise ApiError("invalid", "auto_prefix_streams requires a stream prefix scope")
+        raise ApiError(ErrorCode.INVALID, "auto_prefix_streams requires a stream prefix scope")
     return token_id, scope, expires_at, auto_prefix

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.access import Principal
 from s2_local.clock import Clock
 from s2_local.config import (
@@ -69,7 +71,9 @@ class Basin:
     def ensure_live(self) -> None:
         """Raise ``basin_deletion_pending`` if the basin is being deleted."""
         if self.deleted_at is not None:
-            raise ApiError("basin_deletion_pending", f"basin `{self.name}` is being deleted")
+            raise ApiError(
+                ErrorCode.BASIN_DELETION_PENDING, f"basin `{self.name}` is being deleted"
+            )
 
 
 def _page(names: list[str], prefix: str, start_after: str, limit: int) -> tuple[list[str], bool]:
@@ -235,7 +239,9 @@ class Account:
         if name is None:
             return self.default_location
         if name not in LOCATIONS:
-            raise ApiError("invalid", f"unknown location {name!r}; known: {', '.join(LOCATIONS)}")
+            raise ApiError(
+                ErrorCode.INVALID, f"unknown location {name!r}; known: {', '.join(LOCATIONS)}"
+            )
         return name
 
     async def set_default_location(self, name: str) -> str:
@@ -251,7 +257,7 @@ class Account:
         """The basin, or ``basin_not_found``."""
         b = self.basins.get(name)
         if b is None:
-            raise ApiError("basin_not_found", f"basin `{name}` not found")
+            raise ApiError(ErrorCode.BASIN_NOT_FOUND, f"basin `{name}` not found")
         return b
 
     async def create_basin(
@@ -266,7 +272,7 @@ class Account:
                 existing.ensure_live()
                 if key is not None and key == existing.idempotency_key:
                     return existing, False
-                raise ApiError("resource_already_exists", f"basin `{name}` already exists")
+                raise ApiError(ErrorCode.RESOURCE_ALREADY_EXISTS, f"basin `{name}` already exists")
             b = Basin(
                 name,
                 config,
@@ -358,7 +364,9 @@ class Account:
         b = self.basins.get(basin)
         s = b.streams.get(name) if b else None
         if s is None:
-            raise ApiError("stream_not_found", f"stream `{name}` in basin `{basin}` not found")
+            raise ApiError(
+                ErrorCode.STREAM_NOT_FOUND, f"stream `{name}` in basin `{basin}` not found"
+            )
         return s
 
     async def create_stream(
@@ -375,7 +383,7 @@ class Account:
                 existing.ensure_live()
                 if key is not None and key == existing.idempotency_key:
                     return existing, False
-                raise ApiError("resource_already_exists", f"stream `{name}` already exists")
+                raise ApiError(ErrorCode.RESOURCE_ALREADY_EXISTS, f"stream `{name}` already exists")
             s = self._new_stream(
                 b,
                 name,
@@ -495,7 +503,9 @@ class Account:
             b.config.create_stream_on_append if on == "append" else b.config.create_stream_on_read
         )
         if not allowed:
-            raise ApiError("stream_not_found", f"stream `{name}` in basin `{b.name}` not found")
+            raise ApiError(
+                ErrorCode.STREAM_NOT_FOUND, f"stream `{name}` in basin `{b.name}` not found"
+            )
         s = self._new_stream(
             b,
             name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from s2_sdk.protocol import access_token_id_error, token_id_prefix_error
+from s2_sdk.protocol import ErrorCode, access_token_id_error, token_id_prefix_error
 
 from s2_local.account import LOCATIONS, Account
 from s2_local.config import STORAGE_CLASSES, SYSTEM_DEFAULTS
@@ -52,7 +52,7 @@ class AdminHandlers:
     async def revoke_token(self, req: Request, send: Send, token_id: str) -> None:
         error = access_token_id_error(token_id)
         if error:
-            raise ApiError("bad_path", error)
+            raise ApiError(ErrorCode.BAD_PATH, error)
         await self.account.tokens.revoke(req.principal, token_id)
         self.account.metrics.account_op()
         await respond(send, 204)
@@ -73,7 +73,7 @@ class AdminHandlers:
         req.principal.authorize("set-default-location")
         name = await req.json()
         if not isinstance(name, str):
-            raise ApiError("bad_json", "the body must be a JSON string naming a location")
+            raise ApiError(ErrorCode.BAD_JSON, "the body must be a JSON string naming a location")
         self.account.metrics.account_op()
         await respond_json(send, 200, _location_json(await self.account.set_default_location(name)))
 

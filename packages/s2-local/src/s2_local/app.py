@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 from typing import Any
 
-from s2_sdk.protocol import basin_name_error
+from s2_sdk.protocol import ErrorCode, basin_name_error
 
 from s2_local.account import Account
 from s2_local.admin import AdminHandlers
@@ -82,13 +82,15 @@ class S2App:
             if "content-length" in req.headers and "transfer-encoding" in req.headers:
                 # RFC 9112, 6.1: a body framed twice may hide a second request (smuggling);
                 # refused, and the connection closed so that nothing after it is read
-                error = ApiError("bad_header", "Content-Length and Transfer-Encoding together")
+                error = ApiError(
+                    ErrorCode.BAD_HEADER, "Content-Length and Transfer-Encoding together"
+                )
                 await respond(
                     send, 400, error.body(), "application/json", [("connection", "close")]
                 )
                 return
             if self.drain.is_draining(req.client):
-                raise ApiError("server_draining", "the server is draining this connection")
+                raise ApiError(ErrorCode.SERVER_DRAINING, "the server is draining this connection")
             await self._route(req, send)
         except Disconnected:
             return
@@ -97,10 +99,10 @@ class S2App:
                 await req.discard_body()
             await respond_error(send, e)
         except UnicodeDecodeError:
-            await respond_error(send, ApiError("bad_path", "path is not valid UTF-8"))
+            await respond_error(send, ApiError(ErrorCode.BAD_PATH, "path is not valid UTF-8"))
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
-            await respond_error(send, ApiError("other", "internal error"))
+            await respond_error(send, ApiError(ErrorCode.OTHER, "internal error"))
 
     async def _route(self, req: Request, send: Send) -> None:
         seg = req.segments
@@ -211,13 +213,13 @@ class S2App:
         if basin is not None:
             basin = basin.strip()
             if basin_name_error(basin):
-                raise ApiError("bad_header", f"invalid s2-basin header: {basin!r}")
+                raise ApiError(ErrorCode.BAD_HEADER, f"invalid s2-basin header: {basin!r}")
             return basin
         host = (req.header("host") or "").rsplit(":", 1)[0].strip("[]")
         label = host.split(".", 1)[0]
         if "." in host and not _is_ip(host) and not basin_name_error(label):
             return label
-        raise ApiError("bad_header", "Missing header `s2-basin`")
+        raise ApiError(ErrorCode.BAD_HEADER, "Missing header `s2-basin`")
 
 
 def _is_ip(host: str) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.errors import ApiError
 
 __all__ = [
@@ -35,7 +37,7 @@ _UNSET: Any = object()
 
 
 def _bad(message: str) -> ApiError:
-    return ApiError("bad_json", message)
+    return ApiError(ErrorCode.BAD_JSON, message)
 
 
 def _expect_obj(value: Any, what: str) -> dict[str, Any]:
@@ -140,7 +142,7 @@ def _parse_retention(value: Any) -> Retention:
     if "age" in obj:
         age = _u64(obj["age"], "retention_policy.age")
         if age == 0:
-            raise ApiError("invalid", "age must be greater than 0 seconds")
+            raise ApiError(ErrorCode.INVALID, "age must be greater than 0 seconds")
         return age
     raise _bad('retention_policy must be {"age": seconds} or {"infinite": {}}')
 

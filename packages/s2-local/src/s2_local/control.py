@@ -8,6 +8,7 @@ from typing import Any
 from s2_sdk.protocol import (
     MAX_LIST_LIMIT,
     MAX_REQUEST_TOKEN_BYTES,
+    ErrorCode,
     basin_name_error,
     basin_prefix_error,
     location_name_error,
@@ -33,13 +34,13 @@ def list_params(req: Request, check: Callable[[str], str | None]) -> tuple[str, 
     for name, value in (("prefix", prefix), ("start_after", start_after)):
         error = check(value)
         if error:
-            raise ApiError("bad_query", f"invalid `{name}`: {error}")
+            raise ApiError(ErrorCode.BAD_QUERY, f"invalid `{name}`: {error}")
     raw = q.get("limit")
     limit = MAX_LIST_LIMIT
     if raw is not None:
         parsed = parse_uint(raw)
         if parsed is None:
-            raise ApiError("bad_query", f"invalid `limit`: {raw[:40]!r}")
+            raise ApiError(ErrorCode.BAD_QUERY, f"invalid `limit`: {raw[:40]!r}")
         limit = parsed
         if limit == 0 or limit > MAX_LIST_LIMIT:
             limit = MAX_LIST_LIMIT
@@ -50,7 +51,9 @@ def request_token(req: Request) -> str | None:
     """The ``s2-request-token`` idempotency token, if any."""
     token = req.header("s2-request-token")
     if token is not None and len(token.encode()) > MAX_REQUEST_TOKEN_BYTES:
-        raise ApiError("bad_header", f"s2-request-token exceeds {MAX_REQUEST_TOKEN_BYTES} bytes")
+        raise ApiError(
+            ErrorCode.BAD_HEADER, f"s2-request-token exceeds {MAX_REQUEST_TOKEN_BYTES} bytes"
+        )
     return token
 
 
@@ -58,7 +61,7 @@ def path_basin(name: str) -> str:
     """A basin name from the path (``bad_path`` when invalid)."""
     error = basin_name_error(name)
     if error:
-        raise ApiError("bad_path", error)
+        raise ApiError(ErrorCode.BAD_PATH, error)
     return name
 
 
@@ -66,7 +69,7 @@ def path_stream(name: str) -> str:
     """A stream name from the path (``bad_path`` when invalid)."""
     error = stream_name_error(name)
     if error:
-        raise ApiError("bad_path", error)
+        raise ApiError(ErrorCode.BAD_PATH, error)
     return name
 
 
@@ -75,13 +78,13 @@ def _location(body: dict[str, Any]) -> str | None:
     if location is None:
         return None
     if not isinstance(location, str) or location_name_error(location):
-        raise ApiError("bad_json", f"invalid location {location!r}")
+        raise ApiError(ErrorCode.BAD_JSON, f"invalid location {location!r}")
     return location
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ApiError("bad_json", f"{what} must be a JSON object")
+        raise ApiError(ErrorCode.BAD_JSON, f"{what} must be a JSON object")
     return value
 
 
@@ -108,7 +111,9 @@ class BasinHandlers:
         body = _object(await req.json(), "create basin request")
         name = body.get("basin")
         if not isinstance(name, str) or basin_name_error(name):
-            raise ApiError("bad_json", basin_name_error(str(name)) or "`basin` must be a string")
+            raise ApiError(
+                ErrorCode.BAD_JSON, basin_name_error(str(name)) or "`basin` must be a string"
+            )
         req.principal.authorize("create-basin", basin=name)
         self.account.metrics.account_op(name)
         basin, created = await self.account.create_basin(
@@ -183,7 +188,9 @@ class StreamHandlers:
         body = _object(await req.json(), "create stream request")
         name = body.get("stream")
         if not isinstance(name, str) or stream_name_error(name):
-            raise ApiError("bad_json", stream_name_error(str(name)) or "`stream` must be a string")
+            raise ApiError(
+                ErrorCode.BAD_JSON, stream_name_error(str(name)) or "`stream` must be a string"
+            )
         full = req.principal.auto_prefix + name
         req.principal.authorize("create-stream", basin=basin, stream=full)
         self.account.metrics.basin_op(basin)

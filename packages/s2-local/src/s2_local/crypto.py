@@ -16,6 +16,7 @@ import struct
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pyaegis import Aegis256, AegisError
+from s2_sdk.protocol import ErrorCode
 
 from s2_local.errors import ApiError
 
@@ -36,13 +37,17 @@ def parse_key_header(value: str | None) -> bytes | None:
         return None
     text = value.strip()
     if not 1 <= len(text) <= 44:
-        raise ApiError("bad_header", "invalid s2-encryption-key: expected base64 of 32 bytes")
+        raise ApiError(
+            ErrorCode.BAD_HEADER, "invalid s2-encryption-key: expected base64 of 32 bytes"
+        )
     try:
         key = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ApiError("bad_header", "invalid s2-encryption-key: not valid base64") from e
+        raise ApiError(ErrorCode.BAD_HEADER, "invalid s2-encryption-key: not valid base64") from e
     if len(key) != 32:
-        raise ApiError("bad_header", f"invalid s2-encryption-key: {len(key)} bytes, expected 32")
+        raise ApiError(
+            ErrorCode.BAD_HEADER, f"invalid s2-encryption-key: {len(key)} bytes, expected 32"
+        )
     return key
 
 
@@ -78,5 +83,5 @@ class RecordCipher:
             return bytes(_AEGIS.decrypt(self._key, sealed[:32], sealed[32:], aad))
         except (InvalidTag, AegisError, ValueError) as e:
             raise ApiError(
-                "decryption_failed", "failed to decrypt record: wrong encryption key?"
+                ErrorCode.DECRYPTION_FAILED, "failed to decrypt record: wrong encryption key?"
             ) from e

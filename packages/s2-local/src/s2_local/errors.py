@@ -5,47 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["STATUS_BY_CODE", "ApiError", "ConditionFailed", "Unwritten"]
+from s2_sdk.protocol import ErrorCode
 
-STATUS_BY_CODE: dict[str, int] = {
-    "bad_frame": 400,
-    "bad_header": 400,
-    "bad_json": 400,
-    "bad_path": 400,
-    "bad_proto": 400,
-    "bad_query": 400,
-    "decryption_failed": 400,
-    "authn": 401,
-    "permission_denied": 403,
-    "quota_exhausted": 403,
-    "access_token_not_found": 404,
-    "basin_not_found": 404,
-    "stream_not_found": 404,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "request_timeout": 408,
-    "basin_deletion_pending": 409,
-    "resource_already_exists": 409,
-    "stream_deletion_pending": 409,
-    "transaction_conflict": 409,
-    "payload_too_large": 413,
-    "invalid": 422,
-    "rate_limited": 429,
-    "client_hangup": 499,
-    "other": 500,
-    "storage": 500,
-    "not_implemented": 501,
-    "hot_server": 502,
-    "server_draining": 503,
-    "unavailable": 503,
-    "upstream_timeout": 504,
-}
+__all__ = ["ApiError", "ConditionFailed", "Unwritten"]
 
 
 class ApiError(Exception):
-    """An error answered as ``{"code", "message"}`` with the code's HTTP status."""
+    """An error answered as ``{"code", "message"}`` with the code's HTTP status (the
+    412 and 416 answers have bodies of their own and no code)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode | None, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -53,7 +22,8 @@ class ApiError(Exception):
     @property
     def status(self) -> int:
         """HTTP status of this error."""
-        return STATUS_BY_CODE[self.code]
+        assert self.code is not None  # the code-less answers override this
+        return self.code.status
 
     def body(self) -> bytes:
         """The JSON error body."""
@@ -64,7 +34,7 @@ class ConditionFailed(ApiError):
     """412: a fencing token or ``match_seq_num`` did not match (special body, no code)."""
 
     def __init__(self, *, fencing_token: str | None = None, seq_num: int | None = None) -> None:
-        super().__init__("condition_failed", "append condition failed")
+        super().__init__(None, "append condition failed")
         self._payload: dict[str, Any] = (
             {"fencing_token_mismatch": fencing_token}
             if fencing_token is not None
@@ -83,7 +53,7 @@ class Unwritten(ApiError):
     """416: the read starts past what the stream holds (special body with the tail)."""
 
     def __init__(self, seq_num: int, timestamp: int) -> None:
-        super().__init__("unwritten", "read position is not yet written")
+        super().__init__(None, "read position is not yet written")
         self.tail = (seq_num, timestamp)
 
     @property

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from s2_sdk.protocol import MAX_FENCING_TOKEN_BYTES, pb
+from s2_sdk.protocol import MAX_FENCING_TOKEN_BYTES, ErrorCode, pb
 
 from s2_local.errors import ApiError
 
@@ -31,19 +31,19 @@ def parse_format(value: str | None) -> Format:
         return "raw"
     fmt = _FORMATS.get(value.strip())
     if fmt is None:
-        raise ApiError("bad_header", f"invalid s2-format {value!r}: expected raw or base64")
+        raise ApiError(ErrorCode.BAD_HEADER, f"invalid s2-format {value!r}: expected raw or base64")
     return fmt
 
 
 def _decode(value: Any, fmt: Format, what: str) -> bytes:
     if not isinstance(value, str):
-        raise ApiError("bad_json", f"{what} must be a string")
+        raise ApiError(ErrorCode.BAD_JSON, f"{what} must be a string")
     if fmt == "raw":
         return value.encode()
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise ApiError("invalid", f"invalid Base64 encoding in {what}") from e
+        raise ApiError(ErrorCode.INVALID, f"invalid Base64 encoding in {what}") from e
 
 
 def _encode(value: bytes, fmt: Format) -> str:
@@ -54,7 +54,7 @@ def _encode(value: bytes, fmt: Format) -> str:
 
 def _u64(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
-        raise ApiError("bad_json", f"{what} must be an unsigned 64-bit integer")
+        raise ApiError(ErrorCode.BAD_JSON, f"{what} must be an unsigned 64-bit integer")
     return value
 
 
@@ -65,23 +65,25 @@ def append_input_from_json(obj: Any, fmt: Format) -> pb.AppendInput:
         ApiError: ``bad_json`` for a wrong shape, ``invalid`` for bad base64.
     """
     if not isinstance(obj, dict):
-        raise ApiError("bad_json", "append input must be a JSON object")
+        raise ApiError(ErrorCode.BAD_JSON, "append input must be a JSON object")
     records = obj.get("records")
     if not isinstance(records, list):
-        raise ApiError("bad_json", "`records` must be an array")
+        raise ApiError(ErrorCode.BAD_JSON, "`records` must be an array")
     inp = pb.AppendInput()
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
-            raise ApiError("bad_json", f"records[{i}] must be an object")
+            raise ApiError(ErrorCode.BAD_JSON, f"records[{i}] must be an object")
         out = inp.records.add()
         if rec.get("timestamp") is not None:
             out.timestamp = _u64(rec["timestamp"], f"records[{i}].timestamp")
         headers = rec.get("headers") or []
         if not isinstance(headers, list):
-            raise ApiError("bad_json", f"records[{i}].headers must be an array")
+            raise ApiError(ErrorCode.BAD_JSON, f"records[{i}].headers must be an array")
         for h in headers:
             if not isinstance(h, list) or len(h) != 2:
-                raise ApiError("bad_json", f"records[{i}].headers entries must be [name, value]")
+                raise ApiError(
+                    ErrorCode.BAD_JSON, f"records[{i}].headers entries must be [name, value]"
+                )
             out.headers.add(
                 name=_decode(h[0], fmt, "header name"), value=_decode(h[1], fmt, "header value")
             )
@@ -92,9 +94,11 @@ def append_input_from_json(obj: Any, fmt: Format) -> pb.AppendInput:
     token = obj.get("fencing_token")
     if token is not None:
         if not isinstance(token, str):
-            raise ApiError("bad_json", "fencing_token must be a string")
+            raise ApiError(ErrorCode.BAD_JSON, "fencing_token must be a string")
         if len(token.encode()) > MAX_FENCING_TOKEN_BYTES:
-            raise ApiError("bad_json", f"fencing_token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+            raise ApiError(
+                ErrorCode.BAD_JSON, f"fencing_token exceeds {MAX_FENCING_TOKEN_BYTES} bytes"
+            )
         inp.fencing_token = token
     return inp
 

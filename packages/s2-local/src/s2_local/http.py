@@ -12,6 +12,7 @@ from s2_sdk.protocol import (
     COMPRESSION_THRESHOLD,
     Codec,
     CompressionError,
+    ErrorCode,
     codec_from_accept_encoding,
     codec_from_content_encoding,
     compress,
@@ -85,7 +86,7 @@ class Request:
                     errors="strict",
                 )
             except (UnicodeDecodeError, ValueError) as e:
-                raise ApiError("bad_query", f"invalid query string: {e}") from e
+                raise ApiError(ErrorCode.BAD_QUERY, f"invalid query string: {e}") from e
             self._query = dict(pairs)
         return self._query
 
@@ -98,7 +99,7 @@ class Request:
         value = self.headers.get(header, "")
         return value.split(",")[0].split(";")[0].strip().lower()
 
-    async def body(self, bad_code: str = "bad_json") -> bytes:
+    async def body(self, bad_code: ErrorCode = ErrorCode.BAD_JSON) -> bytes:
         """The whole request body, decompressed per ``Content-Encoding``.
 
         Raises:
@@ -121,7 +122,7 @@ class Request:
         data = b"".join(chunks)
         codec = codec_from_content_encoding(self.headers.get("content-encoding"))
         if codec is None:
-            raise ApiError("bad_header", "unsupported Content-Encoding (use zstd or gzip)")
+            raise ApiError(ErrorCode.BAD_HEADER, "unsupported Content-Encoding (use zstd or gzip)")
         try:
             return decompress(data, codec, MAX_BODY_BYTES)
         except CompressionError as e:
@@ -138,7 +139,7 @@ class Request:
                 return await self.receive()
         except TimeoutError:
             raise ApiError(
-                "request_timeout", f"no request body for {self.body_timeout:g} seconds"
+                ErrorCode.REQUEST_TIMEOUT, f"no request body for {self.body_timeout:g} seconds"
             ) from None
 
     async def discard_body(self) -> None:
@@ -167,8 +168,10 @@ class Request:
         if optional and (not data.strip() or not content_type):
             return None
         if not is_json:
-            raise ApiError("bad_json", "Expected request with `Content-Type: application/json`")
-        return parse_json(data, "bad_json", "JSON body")
+            raise ApiError(
+                ErrorCode.BAD_JSON, "Expected request with `Content-Type: application/json`"
+            )
+        return parse_json(data, ErrorCode.BAD_JSON, "JSON body")
 
 
 async def respond(

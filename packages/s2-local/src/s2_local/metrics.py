@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.clock import Clock
 from s2_local.errors import ApiError
 from s2_local.parsing import parse_uint
@@ -86,21 +88,21 @@ class Metrics:
         """
         name = params.get("set")
         if name is None:
-            raise ApiError("bad_query", "missing `set`")
+            raise ApiError(ErrorCode.BAD_QUERY, "missing `set`")
         if name not in allowed:
             raise ApiError(
-                "bad_query", f"invalid `set` {name!r}; expected one of {', '.join(allowed)}"
+                ErrorCode.BAD_QUERY, f"invalid `set` {name!r}; expected one of {', '.join(allowed)}"
             )
         now = int(self._clock.now())
         end = _epoch(params, "end", now)
         start = _epoch(params, "start", end - 86400)
         interval = params.get("interval", "hour")
         if interval not in _INTERVALS:
-            raise ApiError("bad_query", "invalid `interval`; expected minute, hour or day")
+            raise ApiError(ErrorCode.BAD_QUERY, "invalid `interval`; expected minute, hour or day")
         if start > end:
-            raise ApiError("invalid", "`start` must not be after `end`")
+            raise ApiError(ErrorCode.INVALID, "`start` must not be after `end`")
         if end > now + 300:
-            raise ApiError("invalid", "`end` must not be in the future")
+            raise ApiError(ErrorCode.INVALID, "`end` must not be in the future")
         if name == "active-basins":
             active = sorted(
                 key[1]
@@ -142,7 +144,9 @@ class Metrics:
         """Estimated cost by billing dimension and in total: zero dollars in every bucket
         with traffic, since nothing here is billed."""
         if interval == "minute":
-            raise ApiError("invalid", "estimated-billable-usage supports hour and day intervals")
+            raise ApiError(
+                ErrorCode.INVALID, "estimated-billable-usage supports hour and day intervals"
+            )
         step = _INTERVALS[interval]
         buckets = sorted(
             {
@@ -177,5 +181,5 @@ def _epoch(params: Mapping[str, str], key: str, default: int) -> int:
         return default
     value = parse_uint(raw, 32)
     if value is None:
-        raise ApiError("bad_query", f"invalid `{key}`: expected epoch seconds (u32)")
+        raise ApiError(ErrorCode.BAD_QUERY, f"invalid `{key}`: expected epoch seconds (u32)")
     return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.errors import ApiError
 
 __all__ = ["MAX_JSON_DEPTH", "parse_json", "parse_uint"]
@@ -23,7 +25,7 @@ MAX_JSON_DEPTH = 32
 """Deepest nesting accepted in a JSON document (S2's own go 5 levels deep)."""
 
 
-def parse_json(data: str | bytes, code: str, what: str) -> Any:
+def parse_json(data: str | bytes, code: ErrorCode, what: str) -> Any:
     """Parse JSON from a client, refusing what the server could not use with ``code``:
     invalid JSON, nesting deeper than :data:`MAX_JSON_DEPTH`, integers of more than 4,300
     digits, and strings that are not Unicode text (lone surrogates).

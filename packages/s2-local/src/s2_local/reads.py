@@ -14,6 +14,7 @@ from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
     MAX_UNARY_READ_WAIT_SECS,
+    ErrorCode,
     pb,
 )
 
@@ -35,7 +36,7 @@ def _int(query: Mapping[str, str], name: str, bits: int = 64) -> int | None:
     value = parse_uint(raw, bits)
     if value is None:
         raise ApiError(
-            "bad_query", f"invalid `{name}`: expected an unsigned integer, got {raw[:40]!r}"
+            ErrorCode.BAD_QUERY, f"invalid `{name}`: expected an unsigned integer, got {raw[:40]!r}"
         )
     return value
 
@@ -67,12 +68,12 @@ class ReadParams:
                 starts.append((kind, value))
         if len(starts) > 1:
             raise ApiError(
-                "invalid", "only one of seq_num, timestamp, or tail_offset can be provided"
+                ErrorCode.INVALID, "only one of seq_num, timestamp, or tail_offset can be provided"
             )
         clamp_raw = query.get("clamp")
         if clamp_raw not in (None, "true", "false"):
             raise ApiError(
-                "bad_query", f"invalid `clamp`: expected true or false, got {clamp_raw!r}"
+                ErrorCode.BAD_QUERY, f"invalid `clamp`: expected true or false, got {clamp_raw!r}"
             )
         kind, start = starts[0] if starts else ("tail_offset", 0)
         params = cls(
@@ -85,7 +86,7 @@ class ReadParams:
             wait=_int(query, "wait", 32),
         )
         if kind == "timestamp" and params.until is not None and start >= params.until:
-            raise ApiError("invalid", "start `timestamp` exceeds or equal to `until`")
+            raise ApiError(ErrorCode.INVALID, "start `timestamp` exceeds or equal to `until`")
         return params
 
     def resumed(self, last_event_id: str) -> ReadParams:
@@ -93,7 +94,7 @@ class ReadParams:
         try:
             seq, count, size = (int(p) for p in last_event_id.split(","))
         except ValueError as e:
-            raise ApiError("bad_header", f"invalid Last-Event-ID {last_event_id!r}") from e
+            raise ApiError(ErrorCode.BAD_HEADER, f"invalid Last-Event-ID {last_event_id!r}") from e
         return ReadParams(
             start_kind="seq_num",
             start=seq + 1,

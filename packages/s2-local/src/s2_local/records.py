@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from google.protobuf.message import DecodeError
-from s2_sdk.protocol import AppendInputView, pb
+from s2_sdk.protocol import AppendInputView, ErrorCode, pb
 
 from s2_local.access import permitted_commands
 from s2_local.account import Account
@@ -56,9 +56,11 @@ class RecordHandlers:
         config = None
         if raw is not None:
             try:
-                config = parse_stream_config(parse_json(raw, "bad_header", "s2-stream-config"))
+                config = parse_stream_config(
+                    parse_json(raw, ErrorCode.BAD_HEADER, "s2-stream-config")
+                )
             except (ValueError, ApiError) as e:
-                raise ApiError("bad_header", f"invalid s2-stream-config: {e}") from e
+                raise ApiError(ErrorCode.BAD_HEADER, f"invalid s2-stream-config: {e}") from e
         return await self.account.data_stream(
             basin, name, "append" if on == "append" else "read", config
         )
@@ -74,14 +76,14 @@ class RecordHandlers:
             )
             return
         if content_type in PROTO_TYPES:
-            data = await req.body("bad_proto")
+            data = await req.body(ErrorCode.BAD_PROTO)
         else:
             fmt = parse_format(req.header("s2-format"))
             data = append_input_from_json(await req.json(), fmt).SerializeToString()
         try:
             inp = AppendInputView.FromString(data)
         except DecodeError as e:
-            raise ApiError("bad_proto", f"invalid AppendInput: {e}") from e
+            raise ApiError(ErrorCode.BAD_PROTO, f"invalid AppendInput: {e}") from e
         check_batch(inp)
         stream = await self._stream(req, basin, name, "append")
         ack, metered = await stream.append(inp, key, permitted_commands(req.principal))

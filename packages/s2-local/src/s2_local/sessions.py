@@ -20,6 +20,7 @@ from google.protobuf.message import DecodeError
 from s2_sdk.protocol import (
     AppendInputView,
     Codec,
+    ErrorCode,
     FrameDecoder,
     FrameError,
     codec_from_accept_encoding,
@@ -97,7 +98,7 @@ async def _watch(drained: asyncio.Event, authorized: Callable[[], None]) -> None
             await asyncio.wait_for(drained.wait(), AUTH_CHECK_INTERVAL)
         authorized()
     await asyncio.sleep(GRACE)
-    raise ApiError("server_draining", "the server is draining this connection")
+    raise ApiError(ErrorCode.SERVER_DRAINING, "the server is draining this connection")
 
 
 async def while_allowed(
@@ -200,24 +201,26 @@ async def append_session(
             try:
                 for frame in decoder.feed(message.get("body", b"")):
                     if frame.terminal:
-                        raise ApiError("bad_frame", "Unexpected terminal frame as input")
+                        raise ApiError(ErrorCode.BAD_FRAME, "Unexpected terminal frame as input")
                     try:
                         inp = AppendInputView.FromString(frame.payload)
                     except DecodeError as e:
-                        raise ApiError("bad_frame", f"invalid AppendInput: {e}") from e
+                        raise ApiError(ErrorCode.BAD_FRAME, f"invalid AppendInput: {e}") from e
                     check_batch(inp)
                     acked, metered = stream.sequence(inp, key, commands)
                     pending.put_nowait(acked)
                     metrics.append(stream.basin, metered)
             except FrameError as e:
-                pending.put_nowait(ApiError("bad_frame", str(e)))
+                pending.put_nowait(ApiError(ErrorCode.BAD_FRAME, str(e)))
                 return
             except ApiError as e:
                 pending.put_nowait(e)
                 return
             if not message.get("more_body", False):
                 if decoder.pending:
-                    pending.put_nowait(ApiError("bad_frame", "truncated frame at end of input"))
+                    pending.put_nowait(
+                        ApiError(ErrorCode.BAD_FRAME, "truncated frame at end of input")
+                    )
                 else:
                     pending.put_nowait(_END)
                 return

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.errors import ApiError
 
 if TYPE_CHECKING:
@@ -262,7 +264,7 @@ class DiskStore(Store):
 
     def _enqueue(self, kind: int, payload: bytes, stream: Stream | None) -> asyncio.Future[None]:
         if self._wakeup is None:
-            raise ApiError("unavailable", "the store is not open")
+            raise ApiError(ErrorCode.UNAVAILABLE, "the store is not open")
         entry = _HEAD.pack(len(payload), kind) + payload + _CRC.pack(zlib.crc32(payload))
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((entry, fut, stream))
@@ -294,7 +296,7 @@ class DiskStore(Store):
         log.error("log write failed (%d entries not written): %s", len(failed), e)
         for stream in {id(s): s for _, _, s in failed if s is not None}.values():
             stream.rollback()
-        error = ApiError("storage", f"the write-ahead log could not be written: {e}")
+        error = ApiError(ErrorCode.STORAGE, f"the write-ahead log could not be written: {e}")
         for _, fut, _ in failed:
             if not fut.done():
                 fut.set_exception(error)

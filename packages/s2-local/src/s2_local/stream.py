@@ -23,6 +23,7 @@ from s2_sdk.protocol import (
     MAX_BATCH_RECORDS,
     MAX_FENCING_TOKEN_BYTES,
     MAX_RECORD_METERED_BYTES,
+    ErrorCode,
     ReadBatchView,
     command_of,
     metered_size,
@@ -81,13 +82,15 @@ def check_batch(inp: Any) -> None:
     """
     n = len(inp.records)
     if not n:
-        raise ApiError("invalid", "record batch must not be empty")
+        raise ApiError(ErrorCode.INVALID, "record batch must not be empty")
     if n > MAX_BATCH_RECORDS:
-        raise ApiError("invalid", f"record batch must not exceed {MAX_BATCH_RECORDS} records")
+        raise ApiError(
+            ErrorCode.INVALID, f"record batch must not exceed {MAX_BATCH_RECORDS} records"
+        )
     if inp.HasField("fencing_token") and (
         len(inp.fencing_token.encode()) > MAX_FENCING_TOKEN_BYTES
     ):
-        raise ApiError("invalid", f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
+        raise ApiError(ErrorCode.INVALID, f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
 
 
 _HEADERS: dict[bytes, tuple[int, bool]] = {}
@@ -102,7 +105,7 @@ def _header(raw: bytes) -> tuple[int, bool]:
         try:
             header = pb.Header.FromString(raw)
         except DecodeError as e:
-            raise ApiError("bad_proto", f"invalid header: {e}") from e
+            raise ApiError(ErrorCode.BAD_PROTO, f"invalid header: {e}") from e
         info = (metered_size(((header.name, header.value),), b"") - 8, bool(header.name))
         if len(_HEADERS) >= _MAX_HEADERS:
             _HEADERS.clear()
@@ -121,7 +124,7 @@ def _full_check(headers: Any, body: bytes, size: int) -> bytes | None:
     parsed = [pb.Header.FromString(h) for h in headers]
     error = record_error(parsed, body, size)
     if error:
-        raise ApiError("invalid", error)
+        raise ApiError(ErrorCode.INVALID, error)
     return command_of(parsed)
 
 
@@ -181,7 +184,9 @@ class Stream:
     def ensure_live(self) -> None:
         """Raise ``stream_deletion_pending`` if the stream is being deleted."""
         if self.deleted_at is not None:
-            raise ApiError("stream_deletion_pending", f"stream `{self.name}` is being deleted")
+            raise ApiError(
+                ErrorCode.STREAM_DELETION_PENDING, f"stream `{self.name}` is being deleted"
+            )
 
     # -- append -----------------------------------------------------------------
 
@@ -243,13 +248,15 @@ class Stream:
                 if command is not None:
                     op = command.decode(errors="replace")
                     if op not in commands:
-                        raise ApiError("permission_denied", f"operation `{op}` is not permitted")
+                        raise ApiError(
+                            ErrorCode.PERMISSION_DENIED, f"operation `{op}` is not permitted"
+                        )
                     if command == COMMAND_FENCE:
                         token = body.decode()
                     else:
                         trim = max(trim, min(int.from_bytes(body, "big"), seq + 1))
             elif size > MAX_RECORD_METERED_BYTES:
-                raise ApiError("invalid", "record must have metered size less than 1 MiB")
+                raise ApiError(ErrorCode.INVALID, "record must have metered size less than 1 MiB")
             if arrival:
                 ts = now
             elif r.HasField("timestamp"):
@@ -257,7 +264,7 @@ class Stream:
                 if ts > now and capped:
                     ts = now
             elif required:
-                raise ApiError("invalid", "record timestamp was required but was missing")
+                raise ApiError(ErrorCode.INVALID, "record timestamp was required but was missing")
             else:
                 ts = now
             if ts < prev:
@@ -266,7 +273,8 @@ class Stream:
             if cipher is not None and command is None:
                 if cipher.algorithm == "aes-256-gcm" and seq > AES_GCM_MAX_SEQ_NUM:
                     raise ApiError(
-                        "invalid", f"max assignable sequence number is {AES_GCM_MAX_SEQ_NUM}"
+                        ErrorCode.INVALID,
+                        f"max assignable sequence number is {AES_GCM_MAX_SEQ_NUM}",
                     )
                 add(seq_num=seq, timestamp=ts, body=cipher.seal(_plain(headers, body), seq))
             elif headers:
@@ -278,7 +286,9 @@ class Stream:
             total += size
             seq += 1
         if total > MAX_BATCH_METERED_BYTES:
-            raise ApiError("invalid", "record batch must not exceed a metered size of 1 MiB")
+            raise ApiError(
+                ErrorCode.INVALID, "record batch must not exceed a metered size of 1 MiB"
+            )
         if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
             raise ConditionFailed(fencing_token=self.fencing_token)
         if inp.HasField("match_seq_num") and inp.match_seq_num != first:
@@ -310,7 +320,7 @@ class Stream:
             return None
         if key is None:
             raise ApiError(
-                "bad_header", f"missing encryption key for stream cipher '{self.cipher}'"
+                ErrorCode.BAD_HEADER, f"missing encryption key for stream cipher '{self.cipher}'"
             )
         return RecordCipher(self.cipher, key)
 
@@ -331,7 +341,7 @@ class Stream:
         if error is not None:
             result.set_exception(error)
         elif persisted.cancelled():
-            result.set_exception(ApiError("storage", "append was not persisted"))
+            result.set_exception(ApiError(ErrorCode.STORAGE, "append was not persisted"))
         else:
             result.set_result(Ack(start, end, self.tail))
 

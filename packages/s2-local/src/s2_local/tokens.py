@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from s2_sdk.protocol import ErrorCode
+
 from s2_local.access import (
     AccessToken,
     Principal,
@@ -41,16 +43,16 @@ class Tokens:
             return Principal(None, Scope.root())
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise ApiError("authn", "missing bearer access token")
+            raise ApiError(ErrorCode.AUTHN, "missing bearer access token")
         hashed = digest(value.strip())
         if hashed == self._root:
             return Principal(None, Scope.root())
         token_id = self._by_digest.get(hashed)
         token = self.by_id.get(token_id) if token_id else None
         if token is None:
-            raise ApiError("authn", "unknown or revoked access token")
+            raise ApiError(ErrorCode.AUTHN, "unknown or revoked access token")
         if token.expires_at is not None and token.expires_at.timestamp() <= self._clock.now():
-            raise ApiError("authn", "access token expired")
+            raise ApiError(ErrorCode.AUTHN, "access token expired")
         prefix = (
             token.scope.streams.value if token.auto_prefix_streams and token.scope.streams else ""
         )
@@ -63,9 +65,9 @@ class Tokens:
             return  # the root token, or authentication is off
         token = self.by_id.get(principal.token_id)
         if token is None or token.scope is not principal.scope:
-            raise ApiError("authn", "the access token was revoked")
+            raise ApiError(ErrorCode.AUTHN, "the access token was revoked")
         if token.expires_at is not None and token.expires_at.timestamp() <= self._clock.now():
-            raise ApiError("authn", "the access token expired")
+            raise ApiError(ErrorCode.AUTHN, "the access token expired")
 
     async def issue(self, principal: Principal, body: Any) -> str:
         """Issue a token within the caller's scope; returns its value (shown once)."""
@@ -73,19 +75,21 @@ class Tokens:
         principal.authorize("issue-access-token", token_id=token_id)
         if not scope.within(principal.scope):
             raise ApiError(
-                "permission_denied", "a token can only issue tokens within its own scope"
+                ErrorCode.PERMISSION_DENIED, "a token can only issue tokens within its own scope"
             )
         if principal.expires_at is not None:
             if expires_at is None:
                 expires_at = principal.expires_at
             elif expires_at > principal.expires_at:
                 raise ApiError(
-                    "permission_denied", "expires_at is after the issuing token's expiry"
+                    ErrorCode.PERMISSION_DENIED, "expires_at is after the issuing token's expiry"
                 )
         if expires_at is not None and expires_at.timestamp() <= self._clock.now():
-            raise ApiError("invalid", "expires_at must be in the future")
+            raise ApiError(ErrorCode.INVALID, "expires_at must be in the future")
         if token_id in self.by_id:
-            raise ApiError("resource_already_exists", f"access token `{token_id}` already exists")
+            raise ApiError(
+                ErrorCode.RESOURCE_ALREADY_EXISTS, f"access token `{token_id}` already exists"
+            )
         value = new_token_value()
         token = AccessToken(token_id, scope, expires_at, auto_prefix, digest(value))
         await self._store.persist_meta({"op": "token", **self._to_json(token)})
@@ -97,7 +101,7 @@ class Tokens:
         principal.authorize("revoke-access-token", token_id=token_id)
         token = self.by_id.get(token_id)
         if token is None:
-            raise ApiError("access_token_not_found", f"access token `{token_id}` not found")
+            raise ApiError(ErrorCode.ACCESS_TOKEN_NOT_FOUND, f"access token `{token_id}` not found")
         await self._store.persist_meta({"op": "token_gone", "id": token_id})
         self.forget(token_id)
 

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from s2_sdk import Batching, Record, metered_bytes
-from s2_sdk._bridge import on_bridge_thread
-from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
-from s2_sdk.sync import connect
+from s2_sdk import Batching, Record
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, metered_size
+from s2_sdk.sync import connect, on_background_thread
 
 from s2_logging._format import capture, render_event
 from s2_logging._sink import Entry, LogSink, Overflow
@@ -29,13 +28,11 @@ def encode_record(
     body: bytes, headers: Sequence[tuple[bytes, bytes]], timestamp: int | None
 ) -> Record:
     """A record within the 1 MiB limit: oversized bodies are cut, marked by a header."""
-    record = Record(body=body, headers=list(headers), timestamp=timestamp)
-    size = metered_bytes((record,))
-    if size <= MAX_RECORD_METERED_BYTES:
-        return record
-    marker = (_TRUNCATED, str(len(body)).encode())
-    room = MAX_RECORD_METERED_BYTES - (size - len(body)) - (2 + len(marker[0]) + len(marker[1]))
-    return Record(body=body[: max(room, 0)], headers=[*headers, marker], timestamp=timestamp)
+    if metered_size(headers, body) <= MAX_RECORD_METERED_BYTES:
+        return Record(body=body, headers=list(headers), timestamp=timestamp)
+    marked = [*headers, (_TRUNCATED, str(len(body)).encode())]
+    room = MAX_RECORD_METERED_BYTES - metered_size(marked, b"")
+    return Record(body=body[: max(room, 0)], headers=marked, timestamp=timestamp)
 
 
 class S2Handler(logging.Handler):
@@ -45,7 +42,7 @@ class S2Handler(logging.Handler):
     needs is read at call time and the JSON is rendered on the shared ``s2_sdk``
     background loop; a formatter set on the handler runs in ``emit``. Delivery runs
     on that loop through one append session per stream. Records produced by that
-    delivery (the ``s2_sdk``, ``h2`` and ``asyncio`` loggers on the bridge thread) are
+    delivery (the ``s2_sdk``, ``h2`` and ``asyncio`` loggers on the background thread) are
     ignored.
 
     Args:
@@ -90,7 +87,7 @@ class S2Handler(logging.Handler):
         self.flush_timeout = float(flush_timeout)
         self.header_fields = tuple(header_fields)
         self._templated = "{" in stream
-        self._header_cache: dict[Any, tuple[tuple[tuple[bytes, bytes], ...], int]] = {}
+        self._header_cache: dict[Any, tuple[tuple[bytes, bytes], ...]] = {}
         self._header_names = tuple(field.encode() for field in self.header_fields)
         self._header_attributes = tuple(_ATTRIBUTES.get(f, f) for f in self.header_fields)
         self._header_values = (  # one C call reads every header field
@@ -142,7 +139,7 @@ class S2Handler(logging.Handler):
         With the default JSON body, what the body needs is captured here and the JSON
         is rendered on the delivery thread. A user formatter runs here.
         """
-        if on_bridge_thread():
+        if on_background_thread():
             return
         try:
             # One flat tuple per record (the fewer objects queued, the shorter the
@@ -157,17 +154,17 @@ class S2Handler(logging.Handler):
             self.handleError(record)
 
     def _render(self, entry: Entry) -> Record:
-        """A queued entry as a record (on the delivery thread)."""
-        timestamp, (headers, headers_size), payload = entry[1], entry[2], entry[3]
+        """A queued entry (``(stream, timestamp, headers, *payload)``, made by :meth:`emit`)
+        as a record, on the delivery thread. The payload is the formatted body (bytes),
+        or the event fields :func:`capture` took, for :func:`render_event`."""
+        timestamp, headers, payload = entry[1], entry[2], entry[3]
         body = payload if isinstance(payload, bytes) else render_event(entry[3:])
-        if 8 + len(body) + headers_size <= MAX_RECORD_METERED_BYTES:
-            return Record(body, list(headers), timestamp)
         return encode_record(body, headers, timestamp)
 
     def _headers_for(
         self, values: tuple[Any, ...], formatted: bool
-    ) -> tuple[tuple[tuple[bytes, bytes], ...], int]:
-        """Encoded headers for captured field values, and their metered size.
+    ) -> tuple[tuple[bytes, bytes], ...]:
+        """Encoded headers for captured field values.
 
         Cached, so that queued records share one (long-lived) header object.
         """
@@ -182,42 +179,27 @@ class S2Handler(logging.Handler):
         headers = tuple(
             (name, str(value).encode()) for name, value in zip(names, values, strict=True)
         ) + (() if formatted else (_JSON,))
-        found = headers, metered_bytes((Record(b"", list(headers)),)) - 8
         if key is not None:
             if len(self._header_cache) >= _MAX_CACHED_HEADERS:
                 self._header_cache.clear()
-            self._header_cache[key] = found
-        return found
+            self._header_cache[key] = headers
+        return headers
 
     def flush(self) -> None:
         """Wait, at most ``flush_timeout``, until queued records are acknowledged.
 
-        Does not wait when called with logging's module lock held (``dictConfig``),
-        where waiting could deadlock.
+        Stops waiting early if the delivery loop is blocked, which it can be when the
+        caller holds logging's module lock (``dictConfig`` flushes and closes handlers
+        so): delivery then finishes in the background.
         """
-        if _holds_logging_lock():
-            return
         self._sink.flush(self.flush_timeout)
 
     def close(self) -> None:
-        """Flush (bounded) and release the handler; safe to call twice."""
+        """Flush (bounded, as :meth:`flush`) and release the handler; safe to call twice."""
         if self._closed:
             return
         self._closed = True
         try:
-            if _holds_logging_lock():
-                self._sink.close_soon()
-            else:
-                self._sink.close(self.flush_timeout)
+            self._sink.close(self.flush_timeout)
         finally:
             super().close()
-
-    def _at_fork_reinit(self) -> None:
-        super()._at_fork_reinit()  # type: ignore[misc]
-        self._sink.reset_after_fork()
-
-
-def _holds_logging_lock() -> bool:
-    lock = getattr(logging, "_lock", None)
-    is_owned = getattr(lock, "_is_owned", None)
-    return bool(is_owned and is_owned())

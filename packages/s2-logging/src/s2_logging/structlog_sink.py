@@ -25,6 +25,8 @@ _HEADER_KEYS = ("level", "logger", "trace_id")
 
 
 def _render(entry: Entry) -> Record:
+    """A queued event, ``(stream, body, headers, timestamp)`` as :meth:`S2Logger._log`
+    makes it, as a record."""
     return encode_record(*entry[1:])
 
 

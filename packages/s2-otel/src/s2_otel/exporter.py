@@ -14,8 +14,8 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from s2_sdk import AppendInput, Record, S2Error
-from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_METERED_BYTES
-from s2_sdk.sync import S2, connect
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES
+from s2_sdk.sync import S2, append_record_batches, connect
 
 __all__ = ["CONTENT_TYPES", "Encoding", "S2SpanExporter"]
 
@@ -72,26 +72,28 @@ class S2SpanExporter(SpanExporter):
         self._owns_client = client is None
         self._shutdown = threading.Event()
         self._created: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards dropped_spans (exports may run concurrently)
         self.dropped_spans = 0
         """Spans too large for one record (over 1 MiB encoded); their export reports FAILURE."""
 
-    def _records(self, spans: Sequence[ReadableSpan]) -> list[Record]:
-        """Encoded records, each under the record limit (spans split in halves as needed)."""
+    def _records(self, spans: Sequence[ReadableSpan]) -> tuple[list[Record], int]:
+        """Encoded records, each under the record limit (spans split in halves as needed),
+        and how many spans were too large for any record."""
         body = _encode(spans, self.encoding)
         if len(body) + _HEADER_ROOM <= MAX_RECORD_METERED_BYTES or len(spans) == 1:
             if len(body) + _HEADER_ROOM > MAX_RECORD_METERED_BYTES:
-                self.dropped_spans += 1  # a single span over 1 MiB cannot be stored
-                return []
+                return [], 1  # a single span over 1 MiB cannot be stored
             service = str(spans[0].resource.attributes.get("service.name", "unknown_service"))
             headers = [
                 (b"content-type", CONTENT_TYPES[self.encoding]),
                 (b"signal", b"traces"),
                 (b"service.name", service.encode()),
             ]
-            return [Record(body=body, headers=headers, timestamp=int(time.time() * 1000))]
+            return [Record(body=body, headers=headers, timestamp=int(time.time() * 1000))], 0
         half = len(spans) // 2
-        return self._records(spans[:half]) + self._records(spans[half:])
+        first, dropped_first = self._records(spans[:half])
+        second, dropped_second = self._records(spans[half:])
+        return first + second, dropped_first + dropped_second
 
     def _stream_for(self, spans: Sequence[ReadableSpan]) -> str:
         service = str(spans[0].resource.attributes.get("service.name", "unknown_service"))
@@ -111,14 +113,17 @@ class S2SpanExporter(SpanExporter):
             by_stream: dict[str, list[ReadableSpan]] = {}
             for group in by_resource.values():
                 by_stream.setdefault(self._stream_for(group), []).extend(group)
-            dropped = self.dropped_spans
+            dropped = 0
             for stream, group in by_stream.items():
-                records = self._records(group)
+                records, too_large = self._records(group)
+                dropped += too_large
                 if records:
                     self._append(stream, records, deadline)
         except (S2Error, TimeoutError, OSError):
             return SpanExportResult.FAILURE
-        if self.dropped_spans != dropped:
+        if dropped:
+            with self._lock:
+                self.dropped_spans += dropped
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -127,27 +132,11 @@ class S2SpanExporter(SpanExporter):
         if stream not in self._created:
             self._client[self.basin].create_stream_if_missing(stream)
             self._created.add(stream)
-        batch: list[Record] = []
-        size = 0
-        for record in [*records, None]:
-            rsize = (
-                0
-                if record is None
-                else 8 + len(record.body) + sum(2 + len(n) + len(v) for n, v in record.headers)
-            )
-            if batch and (
-                record is None
-                or len(batch) >= MAX_BATCH_RECORDS
-                or size + rsize > MAX_BATCH_METERED_BYTES
-            ):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._shutdown.is_set():
-                    raise TimeoutError("export deadline passed")
-                target.append(AppendInput(records=batch), timeout=remaining)
-                batch, size = [], 0
-            if record is not None:
-                batch.append(record)
-                size += rsize
+        for batch in append_record_batches(records):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._shutdown.is_set():
+                raise TimeoutError("export deadline passed")
+            target.append(AppendInput(records=batch), timeout=remaining)
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Nothing is buffered: every export waited for its acknowledgements."""

@@ -1,32 +1,41 @@
-"""Tracing of the ``s2_sdk`` client itself (needs only ``opentelemetry-api``).
+"""Tracing of the ``s2_sdk`` client itself.
 
 ``S2Instrumentor().instrument()`` wraps the async client so that appends, reads,
 sessions and control-plane calls produce client spans with messaging attributes
 (``messaging.system = "s2"``, the stream as destination, batch sizes, the basin),
 and appended records carry a W3C ``traceparent`` header. Consumers continue the
-trace with :func:`extract_context`. Work on the ``s2_sdk`` bridge thread (the
-blocking facade, the plugins' own delivery) runs with instrumentation suppressed
-and is not traced.
+trace with :func:`extract_context`. It is an OpenTelemetry ``BaseInstrumentor``,
+registered for ``opentelemetry-instrument``. Work on the ``s2_sdk`` background thread
+(the blocking facade, the plugins' own delivery, this package's exporter) is not
+traced, nor is anything inside OpenTelemetry's ``suppress_instrumentation``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import SpanKind
-from s2_sdk import AppendInput, Record, SequencedRecord
-from s2_sdk._append_session import AppendSession
-from s2_sdk._basin import S2Basin
-from s2_sdk._client import S2
-from s2_sdk._producer import Producer
-from s2_sdk._read_session import ReadSession
-from s2_sdk._stream import S2Stream
+from s2_sdk import (
+    S2,
+    AppendInput,
+    AppendSession,
+    Producer,
+    ReadSession,
+    Record,
+    S2Basin,
+    S2Stream,
+    SequencedRecord,
+)
+from s2_sdk.sync import on_background_thread
 
 __all__ = ["S2Instrumentor", "extract_context", "with_trace_context"]
 
@@ -44,7 +53,7 @@ _BASIN_OPS = (
 
 
 def _suppressed() -> bool:
-    return bool(otel_context.get_value(_SUPPRESS_INSTRUMENTATION_KEY))
+    return on_background_thread() or not is_instrumentation_enabled()
 
 
 def with_trace_context(records: Sequence[Record]) -> list[Record]:
@@ -79,26 +88,27 @@ def _stream_attrs(stream: S2Stream) -> dict[str, Any]:
     return {
         "messaging.system": "s2",
         "messaging.destination.name": stream.name,
-        "s2.basin": stream._basin.name,
+        "s2.basin": stream.basin.name,
     }
 
 
-class S2Instrumentor:
-    """Instruments the ``s2_sdk`` client classes; ``uninstrument`` restores them."""
+class S2Instrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the ``s2_sdk`` client classes; ``uninstrument`` restores them.
 
-    def __init__(self) -> None:
-        self._originals: list[tuple[type, str, Any]] = []
+    ``instrument(tracer_provider=...)`` starts producing spans (with the global tracer
+    provider by default); ``is_instrumented_by_opentelemetry`` tells whether it is in
+    effect. Like every ``BaseInstrumentor``, there is one instance per process.
+    """
 
-    @property
-    def is_instrumented(self) -> bool:
-        """Whether :meth:`instrument` is in effect."""
-        return bool(self._originals)
+    _originals: list[tuple[type, str, Any]]
 
-    def instrument(self, tracer_provider: trace.TracerProvider | None = None) -> None:
-        """Start producing spans (with the global tracer provider by default)."""
-        if self._originals:
-            return
-        tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The distribution this instruments: ``s2-core`` (``import s2_sdk``)."""
+        return ("s2-core",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._originals = []
+        tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=kwargs.get("tracer_provider"))
         self._patch(S2Stream, "append", _append(tracer))
         self._patch(S2Stream, "read", _read(tracer))
         self._patch(S2Stream, "check_tail", _simple(tracer, "check_tail", _stream_attrs))
@@ -114,8 +124,7 @@ class S2Instrumentor:
                 _simple(tracer, name, lambda b: {"messaging.system": "s2", "s2.basin": b.name}),
             )
 
-    def uninstrument(self) -> None:
-        """Restore the original methods."""
+    def _uninstrument(self, **kwargs: Any) -> None:
         for cls, name, original in reversed(self._originals):
             setattr(cls, name, original)
         self._originals.clear()
@@ -191,7 +200,7 @@ def _session_submit(tracer: trace.Tracer) -> Callable[[Any], Any]:
         async def wrapper(self: AppendSession, inp: AppendInput) -> Any:
             if _suppressed():
                 return await original(self, inp)
-            stream = self._stream
+            stream = self.stream
             attrs = {
                 **_stream_attrs(stream),
                 "messaging.operation.type": "send",
@@ -235,7 +244,7 @@ def _read_session_next(tracer: trace.Tracer) -> Callable[[Any], Any]:
             batch = await original(self)
             if not _suppressed():
                 attrs = {
-                    **_stream_attrs(self._stream),
+                    **_stream_attrs(self.stream),
                     "messaging.operation.type": "receive",
                     "messaging.batch.message_count": len(batch.records),
                 }
@@ -249,7 +258,7 @@ def _read_session_next(tracer: trace.Tracer) -> Callable[[Any], Any]:
                     ).is_valid
                 ]
                 tracer.start_span(
-                    f"receive {self._stream.name}",
+                    f"receive {self.stream.name}",
                     kind=SpanKind.CONSUMER,
                     attributes=attrs,
                     links=links,

@@ -2,19 +2,26 @@
 
 The relay remembers the last forwarded sequence number in a checkpoint stream
 (``<stream>.relay-checkpoint`` by default), appended with ``match_seq_num`` so two
-relays cannot both advance it. A restart resumes after the checkpoint; at most the
-one record forwarded just before a crash can be sent twice.
+relays cannot both advance it: once per read batch forwarded, or every
+``checkpoint_every`` records within a long one. A restart resumes after the checkpoint;
+at most the records forwarded since it (fewer than ``checkpoint_every``) can be sent
+twice.
+
+Needs the ``relay`` extra (``pip install "s2-otel[relay]"``, for ``httpx``).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from s2_sdk import AppendInput, Record, S2ServerError, SeqNum, TailOffset
+from s2_sdk.protocol import ErrorCode
 from s2_sdk.sync import S2, connect
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["relay"]
 
@@ -25,7 +32,7 @@ def _checkpoint(client: S2, basin: str, stream: str) -> tuple[int, int]:
     try:
         tail = target.check_tail().seq_num
     except S2ServerError as e:
-        if e.code != "stream_not_found":
+        if e.code != ErrorCode.STREAM_NOT_FOUND:
             raise
         client[basin].create_stream(stream)
         return 0, 0
@@ -45,11 +52,16 @@ def relay(
     client: S2 | None = None,
     headers: dict[str, str] | None = None,
     retry_delay: float = 1.0,
+    checkpoint_every: int = 100,
 ) -> int:
     """Forward every record after the checkpoint to ``{otlp_endpoint}/v1/traces``.
 
     Returns the number of records forwarded (when ``follow`` is False, at the tail).
     """
+    try:
+        import httpx
+    except ImportError as e:
+        raise ImportError('the relay needs httpx: pip install "s2-otel[relay]"') from e
     client = client or connect()
     checkpoints = checkpoint_stream or f"{stream}.relay-checkpoint"
     start, cp_tail = _checkpoint(client, basin, checkpoints)
@@ -61,23 +73,28 @@ def relay(
         )
         with session:
             for batch in session:
+                unmarked = 0
                 for record in batch.records:
-                    if record.is_command_record():
-                        continue
-                    content_type = dict(record.headers).get(
-                        b"content-type", b"application/x-protobuf"
-                    )
-                    _post(http, url, record.body, content_type.decode(), retry_delay)
-                    mark = json.dumps({"seq_num": record.seq_num}).encode()
-                    client[basin][checkpoints].append(
-                        AppendInput([Record(body=mark)], match_seq_num=cp_tail)
-                    )
-                    cp_tail += 1
-                    forwarded += 1
+                    if not record.is_command_record():
+                        content_type = dict(record.headers).get(
+                            b"content-type", b"application/x-protobuf"
+                        )
+                        _post(http, url, record.body, content_type.decode(), retry_delay)
+                        forwarded += 1
+                    unmarked += 1
+                    if unmarked == checkpoint_every or record is batch.records[-1]:
+                        mark = json.dumps({"seq_num": record.seq_num}).encode()
+                        client[basin][checkpoints].append(
+                            AppendInput([Record(body=mark)], match_seq_num=cp_tail)
+                        )
+                        cp_tail += 1
+                        unmarked = 0
     return forwarded
 
 
 def _post(http: httpx.Client, url: str, body: bytes, content_type: str, delay: float) -> None:
+    import httpx
+
     while True:
         try:
             resp = http.post(url, content=body, headers={"content-type": content_type})
@@ -102,8 +119,15 @@ def main(argv: list[str] | None = None) -> None:
     cmd.add_argument("--otlp-endpoint", required=True, help="collector base URL")
     cmd.add_argument("--checkpoint-stream", help="default: <stream>.relay-checkpoint")
     cmd.add_argument("--once", action="store_true", help="stop at the tail instead of following")
+    cmd.add_argument(
+        "--checkpoint-every", type=int, default=100, help="most records between checkpoints"
+    )
     args = parser.parse_args(argv)
-    kwargs: dict[str, Any] = {"checkpoint_stream": args.checkpoint_stream, "follow": not args.once}
+    kwargs: dict[str, Any] = {
+        "checkpoint_stream": args.checkpoint_stream,
+        "follow": not args.once,
+        "checkpoint_every": args.checkpoint_every,
+    }
     try:
         count = relay(args.basin, args.stream, args.otlp_endpoint, **kwargs)
     except KeyboardInterrupt:

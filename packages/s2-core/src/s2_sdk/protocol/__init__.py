@@ -3,6 +3,7 @@
 - :mod:`pb`: protobuf messages of the v1 data plane (``AppendInput``, ``ReadBatch``, ...).
 - S2S framing: :func:`encode_frame`, :func:`encode_terminal_frame`, :class:`FrameDecoder`.
 - Compression: :class:`Codec`, :func:`compress`, :func:`decompress`.
+- Errors: :class:`ErrorCode`, the API's error codes with their statuses and retry rules.
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
@@ -19,6 +20,7 @@ from s2_sdk.protocol._compression import (
     compress,
     decompress,
 )
+from s2_sdk.protocol._errors import ErrorCode
 from s2_sdk.protocol._frames import (
     Frame,
     FrameDecoder,
@@ -76,6 +78,7 @@ __all__ = [
     "MAX_UNARY_READ_WAIT_SECS",
     "Codec",
     "CompressionError",
+    "ErrorCode",
     "Frame",
     "FrameDecoder",
     "FrameError",
