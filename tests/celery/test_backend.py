@@ -24,10 +24,9 @@ from s2_celery import S2Backend
 from s2_local.pytest_plugin import S2TestServer
 from s2_local.server import ServerProcess
 from s2_sdk import BasinMetricSet, Record, metered_bytes
-from s2_sdk.sync import connect
+from s2_sdk.sync import connect, read_records
 from support.celery_app import make_app
 from support.rest import unique_basin
-from support.streams import records
 
 BROKER = "redis://127.0.0.1:6379/15"
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
@@ -124,7 +123,9 @@ def test_results_success_failure_and_long_poll(app: Celery, worker: None, basin:
         assert f"results/celery-task-meta-{result.id}" in names
         states_written = [
             dict(r.headers)[b"state"]
-            for r in records(client, basin, f"results/celery-task-meta-{result.id}")
+            for r in list(
+                read_records(basin, f"results/celery-task-meta-{result.id}", client=client)
+            )
         ]
         assert states_written[-1] == b"SUCCESS"
 
@@ -138,7 +139,7 @@ def test_sending_a_task_creates_its_result_stream(app: Celery, basin: str) -> No
             while name not in [s.name for s in client[basin].list_streams(prefix="results/").items]:
                 assert time.monotonic() < deadline, "on_task_call did not create the stream"
                 time.sleep(0.05)
-            assert records(client, basin, name) == []
+            assert list(read_records(basin, name, client=client)) == []
             assert client[basin].get_stream_config(name).retention_policy == 3600
         worker_side = S2Backend(app=app, url=app.conf.result_backend)
         worker_side.store_result(result.id, 3, states.SUCCESS)  # appends to the stream

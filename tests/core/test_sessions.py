@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from faults.proxy import Proxy
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk import (
     S2,
@@ -30,7 +31,6 @@ from s2_sdk import (
     append_record_batches,
     metered_bytes,
 )
-from support.proxy import Proxy
 
 
 def _records(n: int, prefix: str = "r") -> list[Record]:

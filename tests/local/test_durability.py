@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from faults.scenarios import sigkill_under_load
 from s2_local.server import ServerProcess
 from s2_sdk import S2, AppendInput, Endpoints, Record
-from support.scenarios import sigkill_under_load
 
 BASIN = "durable-basin"
 H = {"s2-basin": BASIN}

@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from faults.scenarios import logging_outage
 from s2_logging import S2Handler
-from s2_sdk.sync import S2
-from support.scenarios import logging_outage
-from support.streams import records
+from s2_sdk.sync import S2, read_records
 
 
 def test_dict_config_body_headers_and_timestamp(client: S2, basin: str) -> None:
@@ -45,7 +44,7 @@ def test_dict_config_body_headers_and_timestamp(client: S2, basin: str) -> None:
         log.exception("failed to charge")
     handler = next(h for h in logging.getLogger().handlers if isinstance(h, S2Handler))
     handler.flush()
-    got = records(client, basin, "app")
+    got = list(read_records(basin, "app", client=client))
     assert len(got) == 2
     info, error = (json.loads(r.body) for r in got)
     assert info["message"] == "order 42 placed" and info["level"] == "INFO"
@@ -82,7 +81,7 @@ def test_user_formatter_unicode_and_oversized_messages(client: S2, basin: str) -
     handler.flush()
     log.removeHandler(handler)
     handler.close()
-    first, big = records(client, basin, "fmt")
+    first, big = list(read_records(basin, "fmt", client=client))
     assert first.body.decode() == "WARNING|héllo 🌍"
     assert b"content-type" not in dict(first.headers)
     marker = dict(big.headers)[b"s2-truncated"]
@@ -101,7 +100,8 @@ def test_per_logger_streams(client: S2, basin: str) -> None:
     handler.close()
     streams = sorted(s.name for s in client[basin].list_streams(prefix="logs/").items)
     assert streams == ["logs/api", "logs/worker"]
-    assert json.loads(records(client, basin, "logs/api")[0].body)["message"] == "from api"
+    first, *_ = read_records(basin, "logs/api", client=client)
+    assert json.loads(first.body)["message"] == "from api"
 
 
 def test_own_delivery_is_never_logged_back(client: S2, basin: str) -> None:
@@ -114,7 +114,7 @@ def test_own_delivery_is_never_logged_back(client: S2, basin: str) -> None:
     handler.flush()
     root.removeHandler(handler)
     handler.close()
-    events = [json.loads(r.body) for r in records(client, basin, "self")]
+    events = [json.loads(r.body) for r in list(read_records(basin, "self", client=client))]
     assert [e["message"] for e in events if e["logger"] == "app"] == [
         f"event {i}" for i in range(50)
     ]
@@ -156,7 +156,9 @@ def test_forked_child_logs_through_its_own_background_loop(client: S2, basin: st
     handler.flush()
     log.removeHandler(handler)
     handler.close()
-    bodies = [json.loads(r.body)["message"] for r in records(client, basin, "fork")]
+    bodies = [
+        json.loads(r.body)["message"] for r in list(read_records(basin, "fork", client=client))
+    ]
     assert bodies == ["parent", "child", "parent again"]
 
 
@@ -175,7 +177,7 @@ def test_last_records_before_exit_are_delivered(client: S2, basin: str) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=os.environ
     )
     assert proc.returncode == 0, proc.stderr
-    got = records(client, basin, "exit")
+    got = list(read_records(basin, "exit", client=client))
     assert [json.loads(r.body)["message"] for r in got] == [f"line {i}" for i in range(2000)]
 
 
@@ -195,10 +197,12 @@ def test_dict_config_reconfiguration_does_not_hang(client: S2, basin: str) -> No
     handler = next(h for h in logging.getLogger().handlers if isinstance(h, S2Handler))
     handler.flush()
     deadline = time.monotonic() + 10
-    while len(records(client, basin, "re")) < 2 and time.monotonic() < deadline:
+    while len(list(read_records(basin, "re", client=client))) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     # "one" is finished by the replaced handler in the background: order across handlers is free
-    assert sorted(json.loads(r.body)["message"] for r in records(client, basin, "re")) == [
+    assert sorted(
+        json.loads(r.body)["message"] for r in list(read_records(basin, "re", client=client))
+    ) == [
         "one",
         "two",
     ]

@@ -12,8 +12,7 @@ from datetime import timedelta
 
 import structlog
 from s2_logging import S2Handler, S2LoggerFactory, read_log_events
-from s2_sdk.sync import S2
-from support.streams import records
+from s2_sdk.sync import S2, read_records
 
 
 def test_handler_under_processor_formatter(client: S2, basin: str) -> None:
@@ -42,7 +41,7 @@ def test_handler_under_processor_formatter(client: S2, basin: str) -> None:
     handler.flush()
     log.removeHandler(handler)
     handler.close()
-    (record,) = records(client, basin, "sl-stdlib")
+    (record,) = list(read_records(basin, "sl-stdlib", client=client))
     assert json.loads(record.body) == {"event": "paid", "amount": 12, "level": "info"}
 
 
@@ -59,7 +58,7 @@ def test_native_sink_rendered_and_dict(client: S2, basin: str) -> None:
     )
     as_dict.error("boom", code=7)
     factory.close()
-    first, second = records(client, basin, "sl-native")
+    first, second = list(read_records(basin, "sl-native", client=client))
     assert json.loads(first.body) == {"free": 5, "event": "disk low", "level": "warning"}
     assert dict(first.headers)[b"level"] == b"warning"
     body = json.loads(second.body)

@@ -12,8 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from s2_local.pytest_plugin import S2TestServer
 from s2_otel import S2SpanExporter, read_traces
-from s2_sdk.sync import S2, connect
-from support.streams import records
+from s2_sdk.sync import S2, connect, read_records
 
 
 def _provider(exporter: S2SpanExporter, service: str = "checkout") -> TracerProvider:
@@ -50,7 +49,7 @@ def test_spans_round_trip(client: S2, basin: str, encoding: str) -> None:
     assert charge.parent_span_id == parent.get_span_context().span_id.to_bytes(8, "big")
     attrs = {a.key: a.value for a in rs.resource.attributes}
     assert attrs["service.name"].string_value == "checkout"
-    record = records(client, basin, "traces")[0]
+    record, *_ = read_records(basin, "traces", client=client)
     headers = dict(record.headers)
     assert headers[b"signal"] == b"traces" and headers[b"service.name"] == b"checkout"
     assert headers[b"content-type"] == (
@@ -69,7 +68,7 @@ def test_large_batches_split_into_valid_records(client: S2, basin: str) -> None:
         spans.append(span)
     assert exporter.export(spans) is SpanExportResult.SUCCESS
     exporter.shutdown()
-    got = records(client, basin, "big")
+    got = list(read_records(basin, "big", client=client))
     sizes = [len(r.body) for r in got]
     assert len(sizes) > 2 and max(sizes) < 1024 * 1024
     names = [s.name for _, s in _spans(client, basin, "big")]

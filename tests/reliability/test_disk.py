@@ -19,9 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from faults import disk, hostile
 from s2_local.server import Server
 from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2ServerError, SeqNum
-from support import disk, hostile
 
 ONE_ATTEMPT = Retry(max_attempts=1, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
 BASIN = "disk-basin"

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from faults.proxy import Proxy
+from faults.scenarios import load, producer_under_faults, read_session_under_faults
 from s2_local.pytest_plugin import S2TestServer
 from s2_sdk import S2, AppendRetryPolicy, Endpoints
-from support.proxy import Proxy
 from support.rest import unique_basin
-from support.scenarios import load, producer_under_faults, read_session_under_faults
 
 
 @pytest.fixture

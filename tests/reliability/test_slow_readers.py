@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.hostile import slow_readers
+from faults.hostile import slow_readers
 
 
 @pytest.mark.skipif(

@@ -18,9 +18,8 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
+from faults.background import BackgroundServer
 from hpack import NeverIndexedHeaderTuple
-
-from support.background import BackgroundServer
 
 
 @dataclass

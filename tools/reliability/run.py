@@ -1,4 +1,4 @@
-"""The long reliability run: every scenario of ``tests/support/scenarios.py``, sized up.
+"""The long reliability run: every scenario of ``tools/faults/scenarios.py``, sized up.
 
 Usage: ``hatch run reliability [SECONDS]`` (default 60 per timed scenario). Runs
 against s2-local in child processes (in memory, and durable for the SIGKILL rounds),
@@ -17,14 +17,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tools"))
 
-from s2_local.server import ServerProcess  # noqa: E402
-from s2_sdk import S2, AppendRetryPolicy, Endpoints  # noqa: E402
-from support.disk import CannotMount  # noqa: E402
-from support.hostile import damaged_log, disk_full_under_load, slow_readers  # noqa: E402
-from support.proxy import Proxy  # noqa: E402
-from support.scenarios import (  # noqa: E402
+from faults.disk import CannotMount  # noqa: E402
+from faults.hostile import damaged_log, disk_full_under_load, slow_readers  # noqa: E402
+from faults.proxy import Proxy  # noqa: E402
+from faults.scenarios import (  # noqa: E402
     Figures,
     load,
     logging_outage,
@@ -32,6 +30,8 @@ from support.scenarios import (  # noqa: E402
     read_session_under_faults,
     sigkill_under_load,
 )
+from s2_local.server import ServerProcess  # noqa: E402
+from s2_sdk import S2, AppendRetryPolicy, Endpoints  # noqa: E402
 
 REPORT = Path(__file__).with_name("REPORT.md")
 
@@ -121,7 +121,7 @@ def main() -> int:
         "",
         f"Run {started} on {platform.machine()} / Python {platform.python_version()} by "
         f"`hatch run reliability {seconds:g}` (`tools/reliability/run.py`). Faults come from "
-        "the proxy in `tests/support/proxy.py`: connection resets (drop), half a chunk "
+        "the proxy in `tools/faults/proxy.py`: connection resets (drop), half a chunk "
         "forwarded then a reset (cut, i.e. mid-frame), traffic held (stall) and throttled "
         "links (slow). Every scenario reads the stream back straight from the server and "
         "compares it with what was acknowledged.",

@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from support.background import BackgroundServer
+from faults.background import BackgroundServer
 
 
 class Proxy(BackgroundServer):

@@ -21,8 +21,8 @@ import h2.settings
 from s2_local.server import ServerProcess
 from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2Error, SeqNum
 
-from support import disk
-from support.scenarios import Figures, compare, read_all, rss
+from faults import disk
+from faults.scenarios import Figures, compare, read_all, rss
 
 __all__ = ["damaged_log", "disk_full_under_load", "never_reading_session", "slow_readers"]
 

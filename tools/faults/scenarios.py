@@ -35,10 +35,9 @@ from s2_sdk import (
     S2Stream,
     SeqNum,
 )
-from s2_sdk.sync import connect
+from s2_sdk.sync import connect, read_records
 
-from support.proxy import Proxy
-from support.streams import records as read_records
+from faults.proxy import Proxy
 
 
 @dataclass
@@ -310,9 +309,11 @@ def sigkill_under_load(data_dir: Path, *, rounds: int, streams: int = 3) -> Figu
                     assert r.status_code == 201
         stop = threading.Event()
         threads = [
-            threading.Thread(target=_appender, args=(server.endpoint, basin, s, round_, acked[s], stop))
+            threading.Thread(
+                target=_appender, args=(server.endpoint, basin, s, round_, acked[s], stop)
+            )
             for s in names
-        ]  # fmt: skip
+        ]
         for t in threads:
             t.start()
         time.sleep(0.7)
@@ -429,7 +430,8 @@ def logging_outage(data_dir: Path, *, records: int, max_queue: int) -> Figures:
         handler.flush()
         with connect("t", server.endpoint) as client:
             bodies = [
-                json.loads(r.body)["message"] for r in read_records(client, "outage-basin", "o")
+                json.loads(r.body)["message"]
+                for r in read_records("outage-basin", "o", client=client)
             ]
     finally:
         log.removeHandler(handler)
