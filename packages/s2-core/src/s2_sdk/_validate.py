@@ -88,7 +88,7 @@ def record_size(record: Record) -> int:
     header names and values are bytes and whose timestamp is None or a u64.
 
     The metered size is :func:`s2_sdk.protocol.metered_size`, computed here in the same
-    pass as the checks (``tests/core/test_records.py`` holds the two to agreement).
+    pass as the checks: a hot loop (``tests/core/test_shared_api.py`` holds the two to agreement).
     """
     if not isinstance(record, Record):
         raise S2ClientError(f"records must be Record instances, got {type(record).__name__}")
