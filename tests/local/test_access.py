@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from s2_local.access import OPERATIONS
-from s2_local.clock import ManualClock
+from s2_local.engine.access import OPERATIONS
+from s2_local.engine.clock import ManualClock
 from s2_local.server import Server
 
 ROOT = "root-secret-token"

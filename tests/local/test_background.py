@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from s2_local.clock import ManualClock
+from s2_local.engine.clock import ManualClock
 from s2_local.server import Server
 
 H = {"s2-basin": "clocked-basin"}

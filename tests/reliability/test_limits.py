@@ -13,7 +13,7 @@ import h2.errors
 import h2.events
 import h2.settings
 import pytest
-from s2_local.limits import Limits
+from s2_local.http.limits import Limits
 from s2_local.server import Server
 
 

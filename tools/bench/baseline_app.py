@@ -13,7 +13,7 @@ from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
-from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
+from s2_local.http.hypercorn_tuning import apply as apply_hypercorn_tuning
 from s2_sdk.protocol import FrameDecoder, encode_frame, pb
 
 apply_hypercorn_tuning()  # same transport settings as s2-local

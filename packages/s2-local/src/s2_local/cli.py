@@ -12,7 +12,7 @@ import secrets
 import signal
 import sys
 
-from s2_local.limits import Limits
+from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
 
 __all__ = ["main"]

@@ -21,14 +21,14 @@ from typing import Any, TypeVar
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
-from s2_local.account import Account
-from s2_local.app import S2App
-from s2_local.clock import Clock
-from s2_local.drain import GRACE
-from s2_local.hypercorn_tuning import Connections
-from s2_local.hypercorn_tuning import apply as apply_hypercorn_tuning
-from s2_local.limits import Limits
-from s2_local.store import DiskStore, Store
+from s2_local.engine.account import Account
+from s2_local.engine.clock import Clock
+from s2_local.http.app import S2App
+from s2_local.http.drain import GRACE
+from s2_local.http.hypercorn_tuning import Connections
+from s2_local.http.hypercorn_tuning import apply as apply_hypercorn_tuning
+from s2_local.http.limits import Limits
+from s2_local.storage import DiskStore, Store
 
 __all__ = [
     "DRAIN_TIMEOUT",

@@ -8,9 +8,9 @@ from typing import Any
 
 from s2_sdk.protocol import ErrorCode
 
-from s2_local.clock import Clock
+from s2_local.engine.clock import Clock
+from s2_local.engine.parsing import parse_uint
 from s2_local.errors import ApiError
-from s2_local.parsing import parse_uint
 
 __all__ = ["Metrics"]
 

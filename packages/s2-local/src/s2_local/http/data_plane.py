@@ -11,19 +11,19 @@ from typing import Literal
 from google.protobuf.message import DecodeError
 from s2_sdk.protocol import AppendInputView, ErrorCode, pb
 
-from s2_local.access import permitted_commands
-from s2_local.account import Account
-from s2_local.config import parse_stream_config
-from s2_local.control import path_stream
-from s2_local.crypto import parse_key_header
-from s2_local.drain import Drain
+from s2_local.engine.access import permitted_commands
+from s2_local.engine.account import Account
+from s2_local.engine.config import parse_stream_config
+from s2_local.engine.crypto import parse_key_header
+from s2_local.engine.parsing import parse_json
+from s2_local.engine.reads import Batch, ReadParams, batch_payload, read_events
+from s2_local.engine.stream import Stream, check_batch
 from s2_local.errors import ApiError
-from s2_local.formats import append_input_from_json, parse_format, read_batch_to_json
-from s2_local.http import Request, Send, respond, respond_json
-from s2_local.parsing import parse_json
-from s2_local.reads import Batch, ReadParams, batch_payload, read_events
-from s2_local.sessions import append_session, read_session, watch_disconnect, while_allowed
-from s2_local.stream import Stream, check_batch
+from s2_local.http.asgi import Request, Send, respond, respond_json
+from s2_local.http.control_plane import path_stream
+from s2_local.http.drain import Drain
+from s2_local.http.formats import append_input_from_json, parse_format, read_batch_to_json
+from s2_local.http.sessions import append_session, read_session, watch_disconnect, while_allowed
 
 __all__ = ["RecordHandlers"]
 

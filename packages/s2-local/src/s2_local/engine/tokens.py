@@ -7,7 +7,7 @@ from typing import Any
 
 from s2_sdk.protocol import ErrorCode
 
-from s2_local.access import (
+from s2_local.engine.access import (
     AccessToken,
     Principal,
     Scope,
@@ -15,9 +15,9 @@ from s2_local.access import (
     new_token_value,
     parse_issue_request,
 )
-from s2_local.clock import Clock
+from s2_local.engine.clock import Clock
 from s2_local.errors import ApiError
-from s2_local.store import Store
+from s2_local.storage import Store
 
 __all__ = ["Tokens"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from s2_sdk.protocol import ErrorCode, access_token_id_error, token_id_prefix_error
 
-from s2_local.account import LOCATIONS, Account
-from s2_local.config import STORAGE_CLASSES, SYSTEM_DEFAULTS
-from s2_local.control import list_params, path_basin, path_stream
+from s2_local.engine.account import LOCATIONS, Account
+from s2_local.engine.config import STORAGE_CLASSES, SYSTEM_DEFAULTS
+from s2_local.engine.usage import ACCOUNT_SETS, BASIN_SETS, STREAM_SETS
 from s2_local.errors import ApiError
-from s2_local.http import Request, Send, respond, respond_json
-from s2_local.metrics import ACCOUNT_SETS, BASIN_SETS, STREAM_SETS
+from s2_local.http.asgi import Request, Send, respond, respond_json
+from s2_local.http.control_plane import list_params, path_basin, path_stream
 
 __all__ = ["AdminHandlers"]
 

@@ -54,7 +54,7 @@ import hypercorn.events
 from priority.priority import PriorityTree, TooManyStreamsError
 from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames
 
-from s2_local.limits import Limits
+from s2_local.http.limits import Limits
 
 __all__ = ["WINDOW", "Connections", "apply"]
 

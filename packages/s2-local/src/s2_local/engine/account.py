@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from s2_sdk.protocol import ErrorCode
 
-from s2_local.access import Principal
-from s2_local.clock import Clock
-from s2_local.config import (
+from s2_local.engine.access import Principal
+from s2_local.engine.clock import Clock
+from s2_local.engine.config import (
     BasinConfig,
     BasinPatch,
     StreamConfig,
@@ -24,11 +24,11 @@ from s2_local.config import (
     parse_basin_config,
     parse_stream_config,
 )
+from s2_local.engine.stream import Stream, rfc3339
+from s2_local.engine.tokens import Tokens
+from s2_local.engine.usage import Metrics
 from s2_local.errors import ApiError
-from s2_local.metrics import Metrics
-from s2_local.store import AppendEntry, CorruptLog, DiskStore, Store
-from s2_local.stream import Stream, rfc3339
-from s2_local.tokens import Tokens
+from s2_local.storage import AppendEntry, CorruptLog, DiskStore, Store
 
 __all__ = ["LOCATIONS", "Account", "Basin", "EnsureOutcome"]
 

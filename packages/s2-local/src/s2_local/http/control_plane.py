@@ -16,11 +16,11 @@ from s2_sdk.protocol import (
     stream_prefix_error,
 )
 
-from s2_local.account import Account
-from s2_local.config import parse_basin_patch, parse_stream_patch
+from s2_local.engine.account import Account
+from s2_local.engine.config import parse_basin_patch, parse_stream_patch
+from s2_local.engine.parsing import parse_uint
 from s2_local.errors import ApiError
-from s2_local.http import Request, Send, respond, respond_json
-from s2_local.parsing import parse_uint
+from s2_local.http.asgi import Request, Send, respond, respond_json
 
 __all__ = ["BasinHandlers", "StreamHandlers", "list_params"]
 

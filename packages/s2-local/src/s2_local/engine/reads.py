@@ -18,10 +18,10 @@ from s2_sdk.protocol import (
     pb,
 )
 
+from s2_local.engine.parsing import parse_uint
+from s2_local.engine.record_log import ReadSlice
+from s2_local.engine.stream import Stream
 from s2_local.errors import ApiError, Unwritten
-from s2_local.log import ReadSlice
-from s2_local.parsing import parse_uint
-from s2_local.stream import Stream
 
 __all__ = ["Batch", "Heartbeat", "ReadParams", "batch_payload", "read_events"]
 

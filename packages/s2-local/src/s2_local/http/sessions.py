@@ -28,13 +28,13 @@ from s2_sdk.protocol import (
     encode_terminal_frame,
 )
 
-from s2_local.access import permitted_commands
-from s2_local.drain import GRACE
+from s2_local.engine.access import permitted_commands
+from s2_local.engine.reads import Batch, ReadParams, batch_payload, read_events
+from s2_local.engine.stream import Ack, Stream, check_batch
+from s2_local.engine.usage import Metrics
 from s2_local.errors import ApiError
-from s2_local.http import Request, Send
-from s2_local.metrics import Metrics
-from s2_local.reads import Batch, ReadParams, batch_payload, read_events
-from s2_local.stream import Ack, Stream, check_batch
+from s2_local.http.asgi import Request, Send
+from s2_local.http.drain import GRACE
 
 __all__ = ["append_session", "read_session", "watch_disconnect", "while_allowed"]
 

@@ -31,14 +31,14 @@ from s2_sdk.protocol import (
     record_error,
 )
 
-from s2_local.clock import Clock
-from s2_local.config import StreamConfig
-from s2_local.crypto import AES_GCM_MAX_SEQ_NUM, RecordCipher
+from s2_local.engine.clock import Clock
+from s2_local.engine.config import StreamConfig
+from s2_local.engine.crypto import AES_GCM_MAX_SEQ_NUM, RecordCipher
+from s2_local.engine.record_log import ReadSlice, RecordLog, split_entries
 from s2_local.errors import ApiError, ConditionFailed
-from s2_local.log import ReadSlice, RecordLog, split_entries
 
 if TYPE_CHECKING:
-    from s2_local.store import AppendEntry, Store
+    from s2_local.storage import AppendEntry, Store
 
 __all__ = ["COMMANDS", "Ack", "Stream", "check_batch", "rfc3339"]
 

@@ -10,15 +10,15 @@ from typing import Any
 
 from s2_sdk.protocol import ErrorCode, basin_name_error
 
-from s2_local.account import Account
-from s2_local.admin import AdminHandlers
-from s2_local.control import BasinHandlers, StreamHandlers
-from s2_local.drain import Drain
+from s2_local.engine.account import Account
 from s2_local.errors import ApiError
-from s2_local.http import Disconnected, Receive, Request, Scope, Send, respond, respond_error
-from s2_local.limits import Limits
-from s2_local.records import RecordHandlers
-from s2_local.store import CorruptLog
+from s2_local.http.admin import AdminHandlers
+from s2_local.http.asgi import Disconnected, Receive, Request, Scope, Send, respond, respond_error
+from s2_local.http.control_plane import BasinHandlers, StreamHandlers
+from s2_local.http.data_plane import RecordHandlers
+from s2_local.http.drain import Drain
+from s2_local.http.limits import Limits
+from s2_local.storage import CorruptLog
 
 __all__ = ["S2App"]
 

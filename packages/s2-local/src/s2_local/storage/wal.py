@@ -28,18 +28,18 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s2_sdk.protocol import ErrorCode
 
 from s2_local.errors import ApiError
+from s2_local.storage.memory import AppendEntry, Store
 
 if TYPE_CHECKING:
-    from s2_local.stream import Stream
+    from s2_local.engine.stream import Stream
 
-__all__ = ["AppendEntry", "CorruptLog", "DiskStore", "Store"]
+__all__ = ["CorruptLog", "DiskStore"]
 
 log = logging.getLogger("s2_local.store")
 
@@ -56,51 +56,6 @@ _Queued = tuple[bytes, "asyncio.Future[None]", "Stream | None"]
 
 class CorruptLog(RuntimeError):
     """The log is damaged in the middle: starting would silently lose acknowledged data."""
-
-
-@dataclass(frozen=True, slots=True)
-class AppendEntry:
-    """An append read back from the log."""
-
-    basin: str
-    stream: str
-    first_seq: int
-    fencing_token: str
-    trim_point: int
-    expires_at: int
-    data: bytes
-    timestamps: array[int]
-    metered: array[int]
-
-
-class Store:
-    """In-memory persistence: everything is durable as soon as it is sequenced."""
-
-    durable = False
-
-    async def start(self) -> None:
-        """Begin accepting writes."""
-
-    async def close(self) -> None:
-        """Flush and release resources."""
-
-    def replay(self) -> Iterator[dict[str, Any] | AppendEntry]:
-        """Every entry persisted so far, in order."""
-        return iter(())
-
-    async def persist_meta(self, op: dict[str, Any]) -> None:
-        """Make a metadata change durable."""
-
-    def persist_append(
-        self,
-        stream: Stream,
-        data: bytes,
-        timestamps: array[int],
-        metered: array[int],
-        expires_at: int,
-    ) -> asyncio.Future[None] | None:
-        """Start making an append durable; None when it already is."""
-        return None
 
 
 class DiskStore(Store):

@@ -19,10 +19,10 @@ from s2_sdk.protocol import (
     decompress,
 )
 
-from s2_local.access import Principal
-from s2_local.access import Scope as TokenScope
+from s2_local.engine.access import Principal
+from s2_local.engine.access import Scope as TokenScope
+from s2_local.engine.parsing import parse_json, parse_uint
 from s2_local.errors import ApiError
-from s2_local.parsing import parse_json, parse_uint
 
 __all__ = [
     "Receive",
