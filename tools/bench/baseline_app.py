@@ -13,10 +13,8 @@ from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
-from s2_local.http.hypercorn_tuning import apply as apply_hypercorn_tuning
+from s2_local.http.hypercorn_tuning import tune
 from s2_sdk.protocol import FrameDecoder, encode_frame, pb
-
-apply_hypercorn_tuning()  # same transport settings as s2-local
 
 _HEADERS = [(b"content-type", b"s2s/proto")]
 _BATCH = pb.ReadBatch(
@@ -91,6 +89,7 @@ def main() -> None:
     sock.listen(128)
     sock.set_inheritable(True)
     config = Config()
+    tune(config)  # same transport settings as s2-local
     config.bind = [f"fd://{sock.fileno()}"]
     config.accesslog = None
     print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)

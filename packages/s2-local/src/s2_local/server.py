@@ -25,8 +25,7 @@ from s2_local.engine.account import Account
 from s2_local.engine.clock import Clock
 from s2_local.http.app import S2App
 from s2_local.http.drain import GRACE
-from s2_local.http.hypercorn_tuning import Connections
-from s2_local.http.hypercorn_tuning import apply as apply_hypercorn_tuning
+from s2_local.http.hypercorn_tuning import Connections, tune
 from s2_local.http.limits import Limits
 from s2_local.storage import DiskStore, Store
 
@@ -48,7 +47,6 @@ PARENT_PID_ENV = "S2_LOCAL_PARENT_PID"
 """Set by :class:`ServerProcess` for its child: shut down once that parent is gone."""
 
 log = logging.getLogger("s2_local.server")
-apply_hypercorn_tuning()
 T = TypeVar("T")
 
 
@@ -71,6 +69,7 @@ def _config(
     limits: Limits,
 ) -> Config:
     config = Config()
+    tune(config)
     config.s2_connections = connections  # type: ignore[attr-defined]  # see hypercorn_tuning
     config.s2_limits = limits  # type: ignore[attr-defined]
     config.bind = [f"fd://{sock.fileno()}"]

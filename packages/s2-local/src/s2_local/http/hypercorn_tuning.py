@@ -1,4 +1,4 @@
-"""Adjustments to hypercorn's HTTP/2 protocol, applied by :func:`apply`.
+"""Adjustments to hypercorn's HTTP/2 protocol for the servers s2-local starts (:func:`tune`).
 
 1. Receive windows: hypercorn keeps h2's default 64 KiB receive window (per
    stream and per connection) and offers no setting for it, so a client
@@ -30,8 +30,12 @@
    the connections it has: a draining connection sends GOAWAY once its last stream
    ends (hypercorn itself only does so when the whole server stops).
 
-Applied once, at import of :mod:`s2_local.server`; hypercorn is left untouched
-if its internals differ from the versions this was written for.
+:func:`tune` marks a hypercorn ``Config`` as s2-local's. The first call patches
+hypercorn's classes; every patched method serves other configs exactly as hypercorn
+does, so an application serving its own hypercorn app in the same process is not
+affected, and importing s2-local changes nothing. The patches follow hypercorn's
+internals of the versions in :data:`HYPERCORN_VERSIONS` (the package pins that range);
+on any other version :func:`tune` raises instead of serving untuned.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import importlib.metadata
 import logging
 import time
 import weakref
@@ -51,36 +56,64 @@ import h2.exceptions
 import h2.settings
 import h2.stream
 import hypercorn.events
+from hypercorn.asyncio.worker_context import AsyncioSingleTask
 from priority.priority import PriorityTree, TooManyStreamsError
 from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames
 
 from s2_local.http.limits import Limits
 
-__all__ = ["WINDOW", "Connections", "apply"]
+__all__ = ["HYPERCORN_VERSIONS", "WINDOW", "Connections", "check_version", "tune"]
 
 WINDOW = 16 * 1024 * 1024
+HYPERCORN_VERSIONS = ("0.18",)
+"""The hypercorn releases (major.minor) whose internals these patches follow."""
 log = logging.getLogger("s2_local.hypercorn")
 _applied = False
 
 
-def apply() -> None:
-    """Patch hypercorn's HTTP/2 protocol to open 16 MiB receive windows (idempotent)."""
+def tune(config: Any) -> None:
+    """Serve ``config`` with s2-local's HTTP/2 tuning (patching hypercorn on first use).
+
+    Raises:
+        RuntimeError: the installed hypercorn is not one of :data:`HYPERCORN_VERSIONS`.
+    """
+    check_version(importlib.metadata.version("hypercorn"))
+    config.s2_tuned = True
+    _apply()
+
+
+def check_version(version: str) -> None:
+    """Refuse a hypercorn whose internals the patches were not written for.
+
+    Raises:
+        RuntimeError: ``version`` is not one of :data:`HYPERCORN_VERSIONS`.
+    """
+    if ".".join(version.split(".")[:2]) not in HYPERCORN_VERSIONS:
+        raise RuntimeError(
+            f"s2-local's HTTP/2 tuning is written for hypercorn {', '.join(HYPERCORN_VERSIONS)}.x,"
+            f" not {version}: install a supported one (pip install 'hypercorn>=0.18,<0.19')"
+        )
+
+
+def _tuned(config: Any) -> bool:
+    return getattr(config, "s2_tuned", False) is True
+
+
+def _apply() -> None:
+    """Patch hypercorn's classes once; the patches act only for tuned configs."""
     global _applied
     if _applied:
         return
-    try:
-        from hypercorn.protocol.h2 import H2Protocol
-    except ImportError:
-        return
+    from hypercorn.protocol.h2 import H2Protocol
+
     original_init = H2Protocol.__init__
-    original_initiate = getattr(H2Protocol, "initiate", None)
-    if original_initiate is None:
-        log.debug("hypercorn's H2Protocol has no initiate(); keeping default windows")
-        return
+    original_initiate = H2Protocol.initiate
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         config = self.config
+        if not _tuned(config):
+            return
         registry = getattr(config, "s2_connections", None)
         if isinstance(registry, Connections):
             registry.add(self)
@@ -104,6 +137,8 @@ def apply() -> None:
 
     async def initiate(self: Any, *args: Any, **kwargs: Any) -> None:
         await original_initiate(self, *args, **kwargs)
+        if not _tuned(self.config):
+            return
         self.connection.increment_flow_control_window(WINDOW)
         await self._flush()
         # The limit is advertised; h2 would end the whole connection when a client goes
@@ -115,6 +150,9 @@ def apply() -> None:
     original_create_stream = H2Protocol._create_stream
 
     async def _create_stream(self: Any, request: Any) -> None:
+        if not _tuned(self.config):
+            await original_create_stream(self, request)
+            return
         limit = _limits(self.config).max_streams
         if len(self.streams) >= limit:
             _refuse(self, request.stream_id)
@@ -127,6 +165,9 @@ def apply() -> None:
     original_handle_events = H2Protocol._handle_events
 
     async def _handle_events(self: Any, events: list[Any]) -> None:
+        if not _tuned(self.config):
+            await original_handle_events(self, events)
+            return
         resets = [e for e in events if isinstance(e, h2.events.StreamReset) and e.remote_reset]
         if resets and _too_many_resets(self, len(resets)):
             log.warning("closing a connection from %s: rapid stream resets", self.client)
@@ -141,6 +182,8 @@ def apply() -> None:
 
     async def stream_send(self: Any, event: Any) -> None:
         await original_stream_send(self, event)
+        if not _tuned(self.config):
+            return
         if type(event).__name__ == "StreamClosed":
             _reset_when_answered(self, event.stream_id)
         if getattr(self, "s2_draining", False):
@@ -151,7 +194,6 @@ def apply() -> None:
     H2Protocol._create_stream = _create_stream  # type: ignore[method-assign]
     H2Protocol._handle_events = _handle_events  # type: ignore[method-assign]
     H2Protocol.stream_send = stream_send  # type: ignore[method-assign]
-    _skip_idle_timer_when_closing()
     _drop_body_after_the_app()
     _limit_connections()
     _applied = True
@@ -191,6 +233,10 @@ def _limit_connections() -> None:
     open_counts: dict[int, int] = {}
 
     async def run(self: Any) -> None:
+        if not _tuned(self.config):
+            await original_run(self)
+            return
+        self.idle_task = _IdleTimer()
         key, limit = id(self.config), _limits(self.config).max_connections
         if open_counts.get(key, 0) >= limit:
             log.warning("refusing a connection: %d connections are open", limit)
@@ -207,12 +253,12 @@ def _limit_connections() -> None:
                 del open_counts[key]
 
     async def protocol_send(self: Any, event: Any) -> None:
-        if isinstance(event, hypercorn.events.Updated) and not event.idle:
+        if _tuned(self.config) and isinstance(event, hypercorn.events.Updated) and not event.idle:
             self.s2_started = True  # a request came
         await original_protocol_send(self, event)
 
     async def _idle_timeout(self: Any) -> None:
-        if getattr(self, "s2_started", False):
+        if not _tuned(self.config) or getattr(self, "s2_started", False):
             await original_idle_timeout(self)
             return
         with contextlib.suppress(TimeoutError):
@@ -233,7 +279,7 @@ def _drop_body_after_the_app() -> None:
     original_handle = HTTPStream.handle
 
     async def handle(self: Any, event: Any) -> None:
-        if isinstance(event, StreamClosed):
+        if isinstance(event, StreamClosed) and _tuned(self.config):
             # the exchange is over: body the app did not read never will be; dropping it
             # releases hypercorn's reader if it waits to queue more, and makes room for
             # the disconnect message (hypercorn drops body arriving after this itself)
@@ -331,15 +377,10 @@ class Connections:
         )
 
 
-def _skip_idle_timer_when_closing() -> None:
-    try:
-        from hypercorn.asyncio.worker_context import AsyncioSingleTask
-    except ImportError:
-        return
-    if not hasattr(AsyncioSingleTask, "restart"):
-        return
+class _IdleTimer(AsyncioSingleTask):
+    """A connection's idle timer that is not restarted once its task group shuts down."""
 
-    async def restart(self: Any, task_group: Any, action: Callable[[], Any]) -> None:
+    async def restart(self, task_group: Any, action: Callable[[], Any]) -> None:
         async with self._lock:
             if self._handle is not None:
                 self._handle.cancel()
@@ -351,8 +392,6 @@ def _skip_idle_timer_when_closing() -> None:
             except RuntimeError:  # the connection's task group is shutting down
                 timer.close()
                 self._handle = None
-
-    AsyncioSingleTask.restart = restart  # type: ignore[method-assign]
 
 
 class _ClosedStream:
