@@ -1,12 +1,12 @@
-"""The ASGI application: routing, basin resolution and error handling."""
+"""The ASGI application: lifespan, request checks, basin resolution and error handling;
+the routes are in :mod:`s2_local.http.routes`."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from ipaddress import ip_address
-from typing import Any
 
 from s2_sdk.protocol import ErrorCode, basin_name_error
 
@@ -18,13 +18,12 @@ from s2_local.http.control_plane import BasinHandlers, StreamHandlers
 from s2_local.http.data_plane import RecordHandlers
 from s2_local.http.drain import Drain
 from s2_local.http.limits import Limits
+from s2_local.http.routes import Router
 from s2_local.storage import CorruptLog
 
 __all__ = ["S2App"]
 
 log = logging.getLogger("s2_local.app")
-
-Handler = Callable[..., Awaitable[None]]
 
 
 class S2App:
@@ -43,10 +42,15 @@ class S2App:
         """Why the account could not be opened, if it could not."""
         self._on_ready = on_ready
         self.drain = Drain()
-        self._basins = BasinHandlers(account)
-        self._streams = StreamHandlers(account)
-        self._records = RecordHandlers(account, self.drain)
-        self._admin = AdminHandlers(account)
+        self._router = Router(
+            {
+                "status": self,
+                "basins": BasinHandlers(account),
+                "streams": StreamHandlers(account),
+                "records": RecordHandlers(account, self.drain),
+                "admin": AdminHandlers(account),
+            }
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -106,106 +110,18 @@ class S2App:
 
     async def _route(self, req: Request, send: Send) -> None:
         seg = req.segments
-        method = req.method
-        if seg in (["health"], ["ping"]) and method in ("GET", "HEAD"):
-            await respond(send, 200, b"OK", "text/plain")
-            return
-        if len(seg) < 2 or seg[0] != "v1":
-            await respond(send, 404)
-            return
-        req.principal = self.account.tokens.authenticate(req.header("authorization"))
-        resource, rest = seg[1], seg[2:]
-        if resource == "basins":
-            await self._dispatch(
-                req,
-                send,
-                method,
-                rest,
-                {
-                    (0, "GET"): self._basins.list,
-                    (0, "POST"): self._basins.create,
-                    (1, "GET"): self._basins.get,
-                    (1, "PUT"): self._basins.ensure,
-                    (1, "PATCH"): self._basins.reconfigure,
-                    (1, "DELETE"): self._basins.delete,
-                },
-            )
-        elif resource == "streams":
-            basin = self._basin_of(req)
-            if len(rest) >= 2 and rest[1] == "records":
-                records: dict[tuple[str, str], Handler] = {
-                    ("records", "GET"): self._records.read,
-                    ("records", "POST"): self._records.append,
-                    ("records/tail", "GET"): self._records.tail,
-                }
-                handler = records.get(("/".join(rest[1:]), method))
-                if handler is None:
-                    await respond(
-                        send, 405 if "/".join(rest[1:]) in ("records", "records/tail") else 404
-                    )
-                    return
-                await handler(req, send, basin, rest[0])
-                return
-            await self._dispatch(
-                req,
-                send,
-                method,
-                rest,
-                {
-                    (0, "GET"): self._streams.list,
-                    (0, "POST"): self._streams.create,
-                    (1, "GET"): self._streams.get,
-                    (1, "PUT"): self._streams.ensure,
-                    (1, "PATCH"): self._streams.reconfigure,
-                    (1, "DELETE"): self._streams.delete,
-                },
-                basin,
-            )
-        elif resource == "access-tokens":
-            await self._dispatch(
-                req,
-                send,
-                method,
-                rest,
-                {
-                    (0, "GET"): self._admin.list_tokens,
-                    (0, "POST"): self._admin.issue_token,
-                    (1, "DELETE"): self._admin.revoke_token,
-                },
-            )
-        elif resource == "locations":
-            routes: dict[tuple[str, str], Handler] = {
-                ("", "GET"): self._admin.list_locations,
-                ("default", "GET"): self._admin.get_default_location,
-                ("default", "PUT"): self._admin.set_default_location,
-            }
-            handler = routes.get(("/".join(rest), method))
-            if handler is None:
-                await respond(send, 405 if rest in ([], ["default"]) else 404)
-                return
-            await handler(req, send)
-        elif resource == "metrics" and len(rest) <= 2 and method == "GET":
-            await self._admin.metrics(req, send, *rest)
-        else:
-            await respond(send, 404)
-
-    async def _dispatch(
-        self,
-        req: Request,
-        send: Send,
-        method: str,
-        rest: list[str],
-        routes: dict[tuple[int, str], Handler],
-        *prefix: Any,
-    ) -> None:
-        if len(rest) > 1:
-            await respond(send, 404)
-            return
-        handler = routes.get((len(rest), method))
+        if seg[:1] == ["v1"] and len(seg) >= 2:
+            req.principal = self.account.tokens.authenticate(req.header("authorization"))
+        basin = [self._basin_of(req)] if seg[:2] == ["v1", "streams"] else []
+        handler, captured, status = self._router.match(req.method, seg)
         if handler is None:
-            await respond(send, 405)
+            await respond(send, status)
             return
-        await handler(req, send, *prefix, *rest)
+        await handler(req, send, *basin, *captured)
+
+    async def ok(self, req: Request, send: Send) -> None:
+        """``/health`` and ``/ping``: the server is up."""
+        await respond(send, 200, b"OK", "text/plain")
 
     @staticmethod
     def _basin_of(req: Request) -> str:

@@ -1,0 +1,96 @@
+"""The route table: every path s2-local serves, its methods and their handlers.
+
+A path is matched segment by segment (segments are percent-decoded, so a stream name
+may hold ``/``); ``{name}`` captures a segment and passes it to the handler. A path that
+matches no route is 404; a matching path without the method is 405. Requests under
+``/v1/`` are authenticated before routing; those under ``/v1/streams`` name their basin
+(``s2-basin`` header or the host's first label), which is resolved before routing too
+and passed to the handler first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ROUTES", "Route", "Router"]
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """``method path`` is served by ``handler``: ``group.method`` of the app's handlers."""
+
+    method: str
+    path: str
+    handler: str
+
+
+ROUTES = (
+    Route("GET", "/health", "status.ok"),
+    Route("HEAD", "/health", "status.ok"),
+    Route("GET", "/ping", "status.ok"),
+    Route("HEAD", "/ping", "status.ok"),
+    Route("GET", "/v1/basins", "basins.list"),
+    Route("POST", "/v1/basins", "basins.create"),
+    Route("GET", "/v1/basins/{basin}", "basins.get"),
+    Route("PUT", "/v1/basins/{basin}", "basins.ensure"),
+    Route("PATCH", "/v1/basins/{basin}", "basins.reconfigure"),
+    Route("DELETE", "/v1/basins/{basin}", "basins.delete"),
+    Route("GET", "/v1/streams", "streams.list"),
+    Route("POST", "/v1/streams", "streams.create"),
+    Route("GET", "/v1/streams/{stream}", "streams.get"),
+    Route("PUT", "/v1/streams/{stream}", "streams.ensure"),
+    Route("PATCH", "/v1/streams/{stream}", "streams.reconfigure"),
+    Route("DELETE", "/v1/streams/{stream}", "streams.delete"),
+    Route("GET", "/v1/streams/{stream}/records", "records.read"),
+    Route("POST", "/v1/streams/{stream}/records", "records.append"),
+    Route("GET", "/v1/streams/{stream}/records/tail", "records.tail"),
+    Route("GET", "/v1/access-tokens", "admin.list_tokens"),
+    Route("POST", "/v1/access-tokens", "admin.issue_token"),
+    Route("DELETE", "/v1/access-tokens/{id}", "admin.revoke_token"),
+    Route("GET", "/v1/locations", "admin.list_locations"),
+    Route("GET", "/v1/locations/default", "admin.get_default_location"),
+    Route("PUT", "/v1/locations/default", "admin.set_default_location"),
+    Route("GET", "/v1/metrics", "admin.metrics"),
+    Route("GET", "/v1/metrics/{basin}", "admin.metrics"),
+    Route("GET", "/v1/metrics/{basin}/{stream}", "admin.metrics"),
+)
+
+_Pattern = tuple[str | None, ...]
+"""A path's segments, None where a segment is captured."""
+
+
+class Router:
+    """The route table compiled against handler groups (built once, at start)."""
+
+    def __init__(self, groups: dict[str, Any], routes: tuple[Route, ...] = ROUTES) -> None:
+        self._by_length: dict[int, list[tuple[_Pattern, dict[str, Handler]]]] = {}
+        for route in routes:
+            group, method = route.handler.split(".")
+            handler = getattr(groups[group], method)
+            pattern = tuple(
+                None if s.startswith("{") else s for s in route.path.strip("/").split("/")
+            )
+            candidates = self._by_length.setdefault(len(pattern), [])
+            for known, methods in candidates:
+                if known == pattern:
+                    methods[route.method] = handler
+                    break
+            else:
+                candidates.append((pattern, {route.method: handler}))
+
+    def match(self, method: str, segments: list[str]) -> tuple[Handler | None, list[str], int]:
+        """The handler for a request, the captured segments, and the status to answer
+        if there is no handler (404 or 405)."""
+        status = 404
+        for pattern, methods in self._by_length.get(len(segments), ()):
+            if all(p is None or p == s for p, s in zip(pattern, segments, strict=True)):
+                handler = methods.get(method)
+                if handler is not None:
+                    captured = [s for p, s in zip(pattern, segments, strict=True) if p is None]
+                    return handler, captured, 200
+                status = 405
+        return None, [], status
