@@ -8,7 +8,8 @@ the basin default, then to the system default), a value sets it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from s2_sdk.protocol import ErrorCode
@@ -23,6 +24,7 @@ __all__ = [
     "Retention",
     "StreamConfig",
     "StreamPatch",
+    "Timestamping",
     "parse_basin_config",
     "parse_basin_patch",
     "parse_stream_config",
@@ -65,25 +67,30 @@ def _bool(value: Any, what: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Timestamping:
+    """How a stream's records get their timestamps (as ``s2_sdk.Timestamping``)."""
+
+    mode: str | None = None
+    uncapped: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StreamConfig:
-    """A stream configuration; None means "not set here"."""
+    """A stream configuration, in ``s2_sdk.StreamConfig``'s vocabulary; None means "not
+    set here" (``timestamping``'s fields likewise)."""
 
     storage_class: str | None = None
-    retention: Retention | None = None
-    timestamping_mode: str | None = None
-    timestamping_uncapped: bool | None = None
+    retention_policy: Retention | None = None
+    timestamping: Timestamping = Timestamping()
     delete_on_empty_min_age: int | None = None
 
     def merged_over(self, fallback: StreamConfig) -> StreamConfig:
         """Fields set here, else those of ``fallback``."""
-        return StreamConfig(
-            *(
-                getattr(self, f.name)
-                if getattr(self, f.name) is not None
-                else getattr(fallback, f.name)
-                for f in fields(self)
-            )
-        )
+        config = self
+        for leaf in _LEAVES:
+            if leaf.get(config) is None:
+                config = leaf.set(config, leaf.get(fallback))
+        return config
 
     def resolved(self, basin_default: StreamConfig) -> StreamConfig:
         """Every field filled: this config, then the basin default, then the system default."""
@@ -97,27 +104,28 @@ class StreamConfig:
     @property
     def retention_secs(self) -> int | None:
         """Retention age in seconds, None for infinite (only on resolved configs)."""
-        return None if self.retention in (None, "infinite") else int(self.retention)
+        return None if self.retention_policy in (None, "infinite") else int(self.retention_policy)
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form; unset fields are ``null``."""
-        retention: Any = None
-        if self.retention == "infinite":
-            retention = {"infinite": {}}
-        elif self.retention is not None:
-            retention = {"age": self.retention}
-        timestamping = None
-        if self.timestamping_mode is not None or self.timestamping_uncapped is not None:
-            timestamping = {"mode": self.timestamping_mode, "uncapped": self.timestamping_uncapped}
-        doe = None
-        if self.delete_on_empty_min_age is not None:
-            doe = {"min_age_secs": self.delete_on_empty_min_age}
-        return {
-            "storage_class": self.storage_class,
-            "retention_policy": retention,
-            "timestamping": timestamping,
-            "delete_on_empty": doe,
-        }
+        """The wire form; unset fields are ``null`` (an object whose fields are all unset too)."""
+        out: dict[str, Any] = {}
+        for leaf in _LEAVES:
+            value = leaf.get(self)
+            parent, key = leaf.json[:-1], leaf.json[-1]
+            if not parent:
+                out[key] = None if value is None else leaf.dump(value)
+                continue
+            holder = out.get(parent[0])
+            if value is not None:
+                holder = out[parent[0]] = holder or {}
+                holder[key] = leaf.dump(value)
+            elif holder is not None:
+                holder[key] = None
+            else:
+                out[parent[0]] = None
+        if out["timestamping"] is not None:  # a partly set one names both fields
+            out["timestamping"] = {"mode": None, "uncapped": None, **out["timestamping"]}
+        return out
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> StreamConfig:
@@ -127,110 +135,127 @@ class StreamConfig:
 
 SYSTEM_DEFAULTS = StreamConfig(
     storage_class="express",
-    retention=7 * 24 * 3600,
-    timestamping_mode="client-prefer",
-    timestamping_uncapped=False,
+    retention_policy=7 * 24 * 3600,
+    timestamping=Timestamping(mode="client-prefer", uncapped=False),
     delete_on_empty_min_age=0,
 )
 
 
-def _parse_retention(value: Any) -> Retention:
-    obj = _expect_obj(value, "retention_policy")
+def _parse_retention(value: Any, what: str) -> Retention:
+    obj = _expect_obj(value, what)
     if "infinite" in obj:
-        _expect_obj(obj["infinite"], "retention_policy.infinite")
+        _expect_obj(obj["infinite"], f"{what}.infinite")
         return "infinite"
     if "age" in obj:
-        age = _u64(obj["age"], "retention_policy.age")
+        age = _u64(obj["age"], f"{what}.age")
         if age == 0:
             raise ApiError(ErrorCode.INVALID, "age must be greater than 0 seconds")
         return age
-    raise _bad('retention_policy must be {"age": seconds} or {"infinite": {}}')
+    raise _bad(f'{what} must be {{"age": seconds}} or {{"infinite": {{}}}}')
+
+
+def _dump_retention(value: Retention) -> dict[str, Any]:
+    return {"infinite": {}} if value == "infinite" else {"age": value}
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """One field of a stream config: where it is in the JSON and on :class:`StreamConfig`,
+    how it is parsed and written, and what a JSON object holding it means without it."""
+
+    json: tuple[str, ...]
+    attr: tuple[str, ...]
+    parse: Callable[[Any, str], Any]
+    dump: Callable[[Any], Any] = lambda value: value
+    implied: Any = None
+    """The value when the enclosing object is given without this field (config, not patch)."""
+
+    def get(self, config: StreamConfig) -> Any:
+        value: Any = config
+        for name in self.attr:
+            value = getattr(value, name)
+        return value
+
+    def set(self, config: StreamConfig, value: Any) -> StreamConfig:
+        if len(self.attr) == 1:
+            return replace(config, **{self.attr[0]: value})
+        outer, inner = self.attr
+        return replace(config, **{outer: replace(getattr(config, outer), **{inner: value})})
+
+
+_LEAVES = (
+    _Leaf(("storage_class",), ("storage_class",), lambda v, w: _enum(v, STORAGE_CLASSES, w)),
+    _Leaf(("retention_policy",), ("retention_policy",), _parse_retention, _dump_retention),
+    _Leaf(
+        ("timestamping", "mode"),
+        ("timestamping", "mode"),
+        lambda v, w: _enum(v, TIMESTAMPING_MODES, w),
+    ),
+    _Leaf(("timestamping", "uncapped"), ("timestamping", "uncapped"), _bool),
+    _Leaf(("delete_on_empty", "min_age_secs"), ("delete_on_empty_min_age",), _u64, implied=0),
+)
+"""Every field of a stream config: parsing, patching, defaults and the wire form follow it."""
 
 
 def parse_stream_config(value: Any) -> StreamConfig:
     """Parse a (possibly partial) StreamConfig JSON object; None gives an empty config."""
-    if value is None:
-        return StreamConfig()
-    obj = _expect_obj(value, "stream config")
     config = StreamConfig()
-    if obj.get("storage_class") is not None:
-        config = replace(
-            config, storage_class=_enum(obj["storage_class"], STORAGE_CLASSES, "storage_class")
-        )
-    if obj.get("retention_policy") is not None:
-        config = replace(config, retention=_parse_retention(obj["retention_policy"]))
-    if obj.get("timestamping") is not None:
-        ts = _expect_obj(obj["timestamping"], "timestamping")
-        if ts.get("mode") is not None:
-            config = replace(
-                config, timestamping_mode=_enum(ts["mode"], TIMESTAMPING_MODES, "timestamping.mode")
-            )
-        if ts.get("uncapped") is not None:
-            config = replace(
-                config, timestamping_uncapped=_bool(ts["uncapped"], "timestamping.uncapped")
-            )
-    if obj.get("delete_on_empty") is not None:
-        doe = _expect_obj(obj["delete_on_empty"], "delete_on_empty")
-        if doe.get("min_age_secs") is not None:
-            age = _u64(doe["min_age_secs"], "delete_on_empty.min_age_secs")
-            config = replace(config, delete_on_empty_min_age=age)
-        else:
-            config = replace(config, delete_on_empty_min_age=0)
+    if value is None:
+        return config
+    obj = _expect_obj(value, "stream config")
+    for leaf in _LEAVES:
+        holder, present = _find(obj, leaf.json)
+        if holder is None:
+            continue
+        raw = holder.get(leaf.json[-1])
+        if raw is not None:
+            config = leaf.set(config, leaf.parse(raw, ".".join(leaf.json)))
+        elif leaf.implied is not None:
+            config = leaf.set(config, leaf.implied)
     return config
+
+
+def _find(obj: dict[str, Any], path: tuple[str, ...]) -> tuple[dict[str, Any] | None, bool]:
+    """The object holding ``path``'s last key (None if an enclosing object is absent or
+    null), and whether every enclosing key was present (null included)."""
+    holder: Any = obj
+    for key in path[:-1]:
+        if key not in holder:
+            return None, False
+        if holder[key] is None:
+            return None, True
+        holder = _expect_obj(holder[key], key)
+    return holder, True
 
 
 @dataclass(frozen=True, slots=True)
 class StreamPatch:
     """A StreamReconfiguration: the fields present, each a value or None (clear)."""
 
-    changes: dict[str, Any]
+    changes: tuple[tuple[_Leaf, Any], ...]
 
     def apply(self, config: StreamConfig) -> StreamConfig:
         """The partial config with this patch applied (cleared fields become unset)."""
-        return replace(config, **self.changes)
+        for leaf, value in self.changes:
+            config = leaf.set(config, value)
+        return config
 
 
 def parse_stream_patch(value: Any) -> StreamPatch:
-    """Parse a StreamReconfiguration JSON object."""
+    """Parse a StreamReconfiguration JSON object: an absent field is left alone, ``null``
+    clears it, an object set to ``null`` clears every field in it."""
     obj = _expect_obj(value, "stream reconfiguration")
-    changes: dict[str, Any] = {}
-    if "storage_class" in obj:
-        sc = obj["storage_class"]
-        changes["storage_class"] = (
-            None if sc is None else _enum(sc, STORAGE_CLASSES, "storage_class")
-        )
-    if "retention_policy" in obj:
-        rp = obj["retention_policy"]
-        changes["retention"] = None if rp is None else _parse_retention(rp)
-    if "timestamping" in obj:
-        ts = obj["timestamping"]
-        if ts is None:
-            changes["timestamping_mode"] = None
-            changes["timestamping_uncapped"] = None
-        else:
-            ts = _expect_obj(ts, "timestamping")
-            if "mode" in ts:
-                mode = ts["mode"]
-                changes["timestamping_mode"] = (
-                    None if mode is None else _enum(mode, TIMESTAMPING_MODES, "timestamping.mode")
-                )
-            if "uncapped" in ts:
-                unc = ts["uncapped"]
-                changes["timestamping_uncapped"] = (
-                    None if unc is None else _bool(unc, "timestamping.uncapped")
-                )
-    if "delete_on_empty" in obj:
-        doe = obj["delete_on_empty"]
-        if doe is None:
-            changes["delete_on_empty_min_age"] = None
-        else:
-            doe = _expect_obj(doe, "delete_on_empty")
-            if "min_age_secs" in doe:
-                age = doe["min_age_secs"]
-                changes["delete_on_empty_min_age"] = (
-                    None if age is None else _u64(age, "delete_on_empty.min_age_secs")
-                )
-    return StreamPatch(changes)
+    changes: list[tuple[_Leaf, Any]] = []
+    for leaf in _LEAVES:
+        holder, present = _find(obj, leaf.json)
+        if holder is None:
+            if present:  # an enclosing object is null
+                changes.append((leaf, None))
+            continue
+        if leaf.json[-1] in holder:
+            raw = holder[leaf.json[-1]]
+            changes.append((leaf, None if raw is None else leaf.parse(raw, ".".join(leaf.json))))
+    return StreamPatch(tuple(changes))
 
 
 @dataclass(frozen=True, slots=True)

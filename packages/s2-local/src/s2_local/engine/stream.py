@@ -221,9 +221,9 @@ class Stream:
         cipher = self._cipher_for(key)
         now = self._clock.now_ms()
         config = self.config
-        arrival = config.timestamping_mode == "arrival"
-        required = config.timestamping_mode == "client-require"
-        capped = not config.timestamping_uncapped
+        arrival = config.timestamping.mode == "arrival"
+        required = config.timestamping.mode == "client-require"
+        capped = not config.timestamping.uncapped
         prev = self.last_timestamp
         first = seq = self.next_seq
         token, trim = self.fencing_token, self.trim_point
