@@ -55,7 +55,9 @@ def test_a_full_patch_sets_exactly_what_it_names(base: dict[str, Any], raw: dict
 
 def test_defaults_and_the_wire_form() -> None:
     config = parse_stream_config({"timestamping": {"uncapped": True}, "delete_on_empty": {}})
-    assert config == StreamConfig(timestamping=Timestamping(uncapped=True), delete_on_empty_min_age=0)
+    assert config == StreamConfig(
+        timestamping=Timestamping(uncapped=True), delete_on_empty_min_age=0
+    )
     assert config.to_json() == {
         "storage_class": None,
         "retention_policy": None,

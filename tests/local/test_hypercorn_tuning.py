@@ -34,7 +34,9 @@ def advertised_window(port: int) -> int:
             assert data, "the server closed the connection"
             for event in conn.receive_data(data):
                 if isinstance(event, h2.events.RemoteSettingsChanged):
-                    changed = event.changed_settings.get(h2.settings.SettingCodes.INITIAL_WINDOW_SIZE)
+                    changed = event.changed_settings.get(
+                        h2.settings.SettingCodes.INITIAL_WINDOW_SIZE
+                    )
                     return changed.new_value if changed else 65535
 
 

@@ -12,6 +12,7 @@ import secrets
 import signal
 import sys
 
+from s2_local.engine.init_file import InitFileError, load_init_file
 from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
 
@@ -58,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
         "--root-token",
         help="the root access token in auth mode (default: $S2_LOCAL_ROOT_TOKEN, else random)",
     )
+    run.add_argument(
+        "--init-file",
+        default=os.environ.get("S2_LOCAL_INIT_FILE"),
+        help="JSON file of basins and streams to create or reconfigure at start, in s2-lite's "
+        "format (default: $S2_LOCAL_INIT_FILE)",
+    )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     limits = run.add_argument_group("limits against slow or greedy clients")
     default = Limits()
@@ -82,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
         sys.exit("s2-local: --tls-cert and --tls-key go together")
+    try:
+        init = load_init_file(args.init_file) if args.init_file else None
+    except InitFileError as e:
+        sys.exit(f"s2-local: {e}")
     try:
         sock = listen(args.host, args.port)
     except OSError as e:
@@ -122,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app(
         args.data_dir, on_ready=announce, root_token=root_token, repair=args.repair, limits=limits
     )
+    app.init = init
 
     async def run() -> None:
         stop = asyncio.Event()

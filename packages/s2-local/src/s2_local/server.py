@@ -23,6 +23,7 @@ from hypercorn.config import Config
 
 from s2_local.engine.account import Account
 from s2_local.engine.clock import Clock
+from s2_local.engine.init_file import load_init_file
 from s2_local.http.app import S2App
 from s2_local.http.drain import GRACE
 from s2_local.http.hypercorn_tuning import Connections, tune
@@ -97,15 +98,21 @@ def build_app(
     root_token: str | None = None,
     repair: bool = False,
     limits: Limits | None = None,
+    init_file: str | os.PathLike[str] | None = None,
 ) -> S2App:
     """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
 
     With ``root_token``, authentication is on: every request needs a valid token. With
     ``repair``, a damaged log in ``data_dir`` is repaired instead of stopping the start.
+    ``init_file`` (s2-lite's format) is checked now and applied at start.
+
+    Raises:
+        InitFileError: the init file cannot be used (every problem is listed).
     """
+    init = load_init_file(init_file) if init_file is not None else None
     store = DiskStore(data_dir, repair=repair) if data_dir is not None else Store()
     account = Account(store, clock, root_token=root_token)
-    return S2App(account, on_ready=on_ready, limits=limits or Limits())
+    return S2App(account, on_ready=on_ready, limits=limits or Limits(), init=init)
 
 
 async def drain(app: S2App, connections: Connections, timeout: float = DRAIN_TIMEOUT) -> None:
@@ -183,12 +190,20 @@ class Server:
         root_token: str | None = None,
         repair: bool = False,
         limits: Limits | None = None,
+        init_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.host = host
         self.root_token = root_token
+        self._app = build_app(
+            data_dir,
+            clock,
+            root_token=root_token,
+            repair=repair,
+            limits=limits,
+            init_file=init_file,
+        )
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
-        self._app = build_app(data_dir, clock, root_token=root_token, repair=repair, limits=limits)
         self.account = self._app.account
         self._tls = (tls_cert, tls_key)
         self._thread: threading.Thread | None = None
@@ -293,8 +308,10 @@ class ServerProcess:
         port: int = 0,
         host: str = "127.0.0.1",
         root_token: str | None = None,
+        init_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.init_file = init_file
         self.root_token = root_token
         self.host = host
         self.port = port
@@ -315,6 +332,8 @@ class ServerProcess:
         ]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
+        if self.init_file is not None:
+            args += ["--init-file", os.fspath(self.init_file)]
         env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}  # it exits when we are gone
         if self.root_token is not None:
             args.append("--auth")

@@ -11,6 +11,7 @@ from ipaddress import ip_address
 from s2_sdk.protocol import ErrorCode, basin_name_error
 
 from s2_local.engine.account import Account
+from s2_local.engine.init_file import InitFile
 from s2_local.errors import ApiError
 from s2_local.http.admin import AdminHandlers
 from s2_local.http.asgi import Disconnected, Receive, Request, Scope, Send, respond, respond_error
@@ -34,8 +35,11 @@ class S2App:
         account: Account,
         on_ready: Callable[[], None] | None = None,
         limits: Limits | None = None,
+        init: InitFile | None = None,
     ) -> None:
         self.account = account
+        self.init = init
+        """Basins and streams to create or reconfigure at start."""
         self.limits = limits or Limits()
         self.ready = threading.Event()
         self.startup_error: Exception | None = None
@@ -64,6 +68,8 @@ class S2App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.account.open()
+                    if self.init is not None:
+                        await self.init.apply(self.account)
                 except Exception as e:
                     self.startup_error = e
                     if not isinstance(e, CorruptLog):  # that one says all there is to say
