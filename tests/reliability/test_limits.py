@@ -15,6 +15,8 @@ import h2.settings
 import pytest
 from s2_local.http.limits import Limits
 from s2_local.server import Server
+from s2_sdk import Endpoints
+from s2_sdk.sync import S2
 
 
 @pytest.fixture
@@ -38,11 +40,14 @@ class RawClient:
     def flush(self) -> None:
         self.sock.sendall(self.conn.data_to_send())
 
-    def request(self, stream_id: int, path: str, method: str = "GET", end: bool = True) -> None:
+    def request(
+        self, stream_id: int, path: str, method: str = "GET", end: bool = True, flush: bool = True
+    ) -> None:
         headers = [(":method", method), (":scheme", "http"), (":authority", self.authority),
                    (":path", path), ("s2-basin", "limits-basin")]  # fmt: skip
         self.conn.send_headers(stream_id, headers, end_stream=end)
-        self.flush()
+        if flush:
+            self.flush()
 
     def wait_for(self, kind: type, count: int = 1, timeout: float = 10) -> list[h2.events.Event]:
         deadline = time.monotonic() + timeout
@@ -74,6 +79,9 @@ class RawClient:
 
 @pytest.mark.parametrize("server", [Limits(max_streams=5)], indirect=True)
 def test_a_stream_beyond_the_limit_is_refused_and_the_others_go_on(server: Server) -> None:
+    with S2("t", endpoints=Endpoints(server.endpoint, server.endpoint)) as s2:
+        s2.create_basin("limits-basin")
+        s2["limits-basin"].create_stream("empty")
     client = RawClient(server)
     try:
         assert client.conn.remote_settings.max_concurrent_streams == 5
@@ -81,8 +89,9 @@ def test_a_stream_beyond_the_limit_is_refused_and_the_others_go_on(server: Serve
         client.conn.remote_settings._settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS][
             0
         ] = 100
-        for i in range(6):  # long polls: all six stay open for a second
-            client.request(1 + 2 * i, "/v1/streams/missing/records?seq_num=0&wait=1")
+        for i in range(6):  # long polls of an empty stream: all six stay open for a second
+            client.request(1 + 2 * i, "/v1/streams/empty/records?seq_num=0&wait=1", flush=False)
+        client.flush()
         resets = client.wait_for(h2.events.StreamReset)
         assert [(r.stream_id, r.error_code) for r in resets] == [
             (11, h2.errors.ErrorCodes.REFUSED_STREAM)

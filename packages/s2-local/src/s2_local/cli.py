@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON file of basins and streams to create or reconfigure at start, in s2-lite's "
         "format (default: $S2_LOCAL_INIT_FILE)",
     )
+    run.add_argument(
+        "--metrics-token",
+        default=os.environ.get("S2_LOCAL_METRICS_TOKEN"),
+        help="require this bearer token on GET /metrics, the Prometheus endpoint "
+        "(default: $S2_LOCAL_METRICS_TOKEN, else open)",
+    )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     limits = run.add_argument_group("limits against slow or greedy clients")
     default = Limits()
@@ -131,7 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         sys.exit(f"s2-local: {e}")
     app = build_app(
-        args.data_dir, on_ready=announce, root_token=root_token, repair=args.repair, limits=limits
+        args.data_dir,
+        on_ready=announce,
+        root_token=root_token,
+        repair=args.repair,
+        limits=limits,
+        metrics_token=args.metrics_token,
     )
     app.init = init
 

@@ -99,12 +99,14 @@ def build_app(
     repair: bool = False,
     limits: Limits | None = None,
     init_file: str | os.PathLike[str] | None = None,
+    metrics_token: str | None = None,
 ) -> S2App:
     """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
 
     With ``root_token``, authentication is on: every request needs a valid token. With
     ``repair``, a damaged log in ``data_dir`` is repaired instead of stopping the start.
-    ``init_file`` (s2-lite's format) is checked now and applied at start.
+    ``init_file`` (s2-lite's format) is checked now and applied at start. With
+    ``metrics_token``, ``GET /metrics`` needs it as a bearer token.
 
     Raises:
         InitFileError: the init file cannot be used (every problem is listed).
@@ -112,7 +114,13 @@ def build_app(
     init = load_init_file(init_file) if init_file is not None else None
     store = DiskStore(data_dir, repair=repair) if data_dir is not None else Store()
     account = Account(store, clock, root_token=root_token)
-    return S2App(account, on_ready=on_ready, limits=limits or Limits(), init=init)
+    return S2App(
+        account,
+        on_ready=on_ready,
+        limits=limits or Limits(),
+        init=init,
+        metrics_token=metrics_token,
+    )
 
 
 async def drain(app: S2App, connections: Connections, timeout: float = DRAIN_TIMEOUT) -> None:
@@ -191,12 +199,14 @@ class Server:
         repair: bool = False,
         limits: Limits | None = None,
         init_file: str | os.PathLike[str] | None = None,
+        metrics_token: str | None = None,
     ) -> None:
         self.host = host
         self.root_token = root_token
         self._app = build_app(
             data_dir,
             clock,
+            metrics_token=metrics_token,
             root_token=root_token,
             repair=repair,
             limits=limits,

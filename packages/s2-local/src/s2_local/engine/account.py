@@ -25,6 +25,7 @@ from s2_local.engine.config import (
     parse_stream_config,
 )
 from s2_local.engine.stream import Stream, rfc3339
+from s2_local.engine.telemetry import Telemetry
 from s2_local.engine.tokens import Tokens
 from s2_local.engine.usage import Metrics
 from s2_local.errors import ApiError
@@ -100,7 +101,11 @@ class Account:
         self.clock = clock or Clock()
         self.basins: dict[str, Basin] = {}
         self.tokens = Tokens(self.store, self.clock, root_token)
-        self.metrics = Metrics(self.clock)
+        self.telemetry = Telemetry()
+        """The server's Prometheus metrics."""
+        self.telemetry.watch(self)
+        self.store.on_fsync = self.telemetry.wal_fsync.observe
+        self.metrics = Metrics(self.clock, self.telemetry)
         self.default_location = LOCATIONS[0]
         self.deletion_grace = deletion_grace
         self.maintenance_interval = maintenance_interval

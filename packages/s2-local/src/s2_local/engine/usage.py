@@ -10,6 +10,7 @@ from s2_sdk.protocol import ErrorCode
 
 from s2_local.engine.clock import Clock
 from s2_local.engine.parsing import parse_uint
+from s2_local.engine.telemetry import Telemetry
 from s2_local.errors import ApiError
 
 __all__ = ["Metrics"]
@@ -33,8 +34,9 @@ STREAM_SETS = ("storage",)
 class Metrics:
     """Counters per (scope, name) and minute; storage gauges sampled per minute."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, telemetry: Telemetry) -> None:
         self._clock = clock
+        self._telemetry = telemetry
         self._counters: dict[tuple[str, ...], dict[int, float]] = defaultdict(
             lambda: defaultdict(float)
         )
@@ -61,14 +63,16 @@ class Metrics:
         self.count(("basin-ops", basin))
         self.count(("active", basin))
 
-    def append(self, basin: str, metered: int) -> None:
+    def append(self, basin: str, records: int, metered: int) -> None:
         """One append (a unary append or one session batch)."""
+        self._telemetry.appended(records, metered)
         self.count(("append-ops", basin))
         self.count(("append-throughput", basin), metered)
         self.count(("active", basin))
 
-    def read(self, basin: str, metered: int, op: bool = True) -> None:
-        """Read traffic: an operation (unary read or session start) and bytes delivered."""
+    def read(self, basin: str, records: int, metered: int, op: bool = True) -> None:
+        """Read traffic: an operation (unary read or session start) and records delivered."""
+        self._telemetry.delivered(records, metered)
         if op:
             self.count(("read-ops", basin))
         self.count(("read-throughput", basin), metered)

@@ -3,6 +3,7 @@ the routes are in :mod:`s2_local.http.routes`."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from collections.abc import Callable
@@ -12,9 +13,19 @@ from s2_sdk.protocol import ErrorCode, basin_name_error
 
 from s2_local.engine.account import Account
 from s2_local.engine.init_file import InitFile
+from s2_local.engine.telemetry import CONTENT_TYPE
 from s2_local.errors import ApiError
 from s2_local.http.admin import AdminHandlers
-from s2_local.http.asgi import Disconnected, Receive, Request, Scope, Send, respond, respond_error
+from s2_local.http.asgi import (
+    Disconnected,
+    Message,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    respond,
+    respond_error,
+)
 from s2_local.http.control_plane import BasinHandlers, StreamHandlers
 from s2_local.http.data_plane import RecordHandlers
 from s2_local.http.drain import Drain
@@ -36,10 +47,13 @@ class S2App:
         on_ready: Callable[[], None] | None = None,
         limits: Limits | None = None,
         init: InitFile | None = None,
+        metrics_token: str | None = None,
     ) -> None:
         self.account = account
         self.init = init
         """Basins and streams to create or reconfigure at start."""
+        self.metrics_token = metrics_token
+        """The bearer token ``/metrics`` needs (None: open)."""
         self.limits = limits or Limits()
         self.ready = threading.Event()
         self.startup_error: Exception | None = None
@@ -86,6 +100,19 @@ class S2App:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 0
+
+        async def counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        route = await self._serve(scope, receive, counted)
+        self.account.telemetry.requests.labels(route, scope["method"], str(status)).inc()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> str:
+        """Answer a request; returns the path of the route it took (for metrics)."""
         req: Request | None = None
         try:
             req = Request(scope, receive, self.limits.body_timeout)
@@ -98,12 +125,12 @@ class S2App:
                 await respond(
                     send, 400, error.body(), "application/json", [("connection", "close")]
                 )
-                return
+                return req.route
             if self.drain.is_draining(req.client):
                 raise ApiError(ErrorCode.SERVER_DRAINING, "the server is draining this connection")
             await self._route(req, send)
         except Disconnected:
-            return
+            pass
         except ApiError as e:
             if req is not None:
                 await req.discard_body()
@@ -113,21 +140,32 @@ class S2App:
         except Exception:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             await respond_error(send, ApiError(ErrorCode.OTHER, "internal error"))
+        return "unmatched" if req is None else req.route
 
     async def _route(self, req: Request, send: Send) -> None:
         seg = req.segments
+        match = self._router.match(req.method, seg)
+        req.route = match.path
         if seg[:1] == ["v1"] and len(seg) >= 2:
             req.principal = self.account.tokens.authenticate(req.header("authorization"))
         basin = [self._basin_of(req)] if seg[:2] == ["v1", "streams"] else []
-        handler, captured, status = self._router.match(req.method, seg)
-        if handler is None:
-            await respond(send, status)
+        if match.handler is None:
+            await respond(send, match.status)
             return
-        await handler(req, send, *basin, *captured)
+        await match.handler(req, send, *basin, *match.captured)
 
     async def ok(self, req: Request, send: Send) -> None:
         """``/health`` and ``/ping``: the server is up."""
         await respond(send, 200, b"OK", "text/plain")
+
+    async def prometheus(self, req: Request, send: Send) -> None:
+        """``/metrics``: the server's metrics in Prometheus' text format (behind
+        ``metrics_token`` as a bearer token, if one is set)."""
+        if self.metrics_token is not None and not hmac.compare_digest(
+            (req.header("authorization") or "").encode(), f"Bearer {self.metrics_token}".encode()
+        ):
+            raise ApiError(ErrorCode.AUTHN, "/metrics needs the metrics token as a bearer token")
+        await respond(send, 200, self.account.telemetry.render(), CONTENT_TYPE)
 
     @staticmethod
     def _basin_of(req: Request) -> str:

@@ -70,6 +70,8 @@ class Request:
         self._query: dict[str, str] | None = None
         self._body_read = False
         self.principal = ROOT
+        self.route = "unmatched"
+        """The path of the route the request took (the route table's, for metrics)."""
         client = scope.get("client")
         self.client: tuple[str, int] | None = (client[0], client[1]) if client else None
         """The connection's peer address."""

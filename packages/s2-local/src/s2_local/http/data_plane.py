@@ -87,7 +87,7 @@ class RecordHandlers:
         check_batch(inp)
         stream = await self._stream(req, basin, name, "append")
         ack, metered = await stream.append(inp, key, permitted_commands(req.principal))
-        self.account.metrics.append(basin, metered)
+        self.account.metrics.append(basin, len(inp.records), metered)
         if req.media_type("accept") in PROTO_TYPES:
             await respond(send, 200, ack.to_proto().SerializeToString(), "application/protobuf")
         else:
@@ -118,7 +118,10 @@ class RecordHandlers:
                     got = event
                     break
         payload = batch_payload(stream, got, got.tail if got else None, key)
-        self.account.metrics.read(basin, got.records.metered if got else 0)
+        if got is None:
+            self.account.metrics.read(basin, 0, 0)
+        else:
+            self.account.metrics.read(basin, got.records.count, got.records.metered)
         if req.media_type("accept") in PROTO_TYPES:
             await respond(
                 send,
@@ -157,7 +160,7 @@ class RecordHandlers:
         stream.check_read_key(key)
         start = params.start_seq(stream)
         metrics = self.account.metrics
-        metrics.read(basin, 0)
+        metrics.read(basin, 0, 0)
         headers = [(b"content-type", b"text/event-stream")] + [
             (k.encode(), v.encode()) for k, v in _STREAMING_HEADERS
         ]
@@ -170,7 +173,9 @@ class RecordHandlers:
                     if isinstance(event, Batch):
                         count += event.records.count
                         size += event.records.metered
-                        metrics.read(basin, event.records.metered, op=False)
+                        metrics.read(
+                            basin, event.records.count, event.records.metered, op=False
+                        )
                         payload = batch_payload(stream, event, event.tail, key)
                         data = json.dumps(read_batch_to_json(pb.ReadBatch.FromString(payload), fmt))
                         text = (

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ROUTES", "Route", "Router"]
+__all__ = ["ROUTES", "Match", "Route", "Router"]
 
 Handler = Callable[..., Awaitable[None]]
 
@@ -33,6 +33,7 @@ ROUTES = (
     Route("HEAD", "/health", "status.ok"),
     Route("GET", "/ping", "status.ok"),
     Route("HEAD", "/ping", "status.ok"),
+    Route("GET", "/metrics", "status.prometheus"),
     Route("GET", "/v1/basins", "basins.list"),
     Route("POST", "/v1/basins", "basins.create"),
     Route("GET", "/v1/basins/{basin}", "basins.get"),
@@ -67,7 +68,7 @@ class Router:
     """The route table compiled against handler groups (built once, at start)."""
 
     def __init__(self, groups: dict[str, Any], routes: tuple[Route, ...] = ROUTES) -> None:
-        self._by_length: dict[int, list[tuple[_Pattern, dict[str, Handler]]]] = {}
+        self._by_length: dict[int, list[tuple[_Pattern, str, dict[str, Handler]]]] = {}
         for route in routes:
             group, method = route.handler.split(".")
             handler = getattr(groups[group], method)
@@ -75,22 +76,32 @@ class Router:
                 None if s.startswith("{") else s for s in route.path.strip("/").split("/")
             )
             candidates = self._by_length.setdefault(len(pattern), [])
-            for known, methods in candidates:
+            for known, _, methods in candidates:
                 if known == pattern:
                     methods[route.method] = handler
                     break
             else:
-                candidates.append((pattern, {route.method: handler}))
+                candidates.append((pattern, route.path, {route.method: handler}))
 
-    def match(self, method: str, segments: list[str]) -> tuple[Handler | None, list[str], int]:
-        """The handler for a request, the captured segments, and the status to answer
-        if there is no handler (404 or 405)."""
-        status = 404
-        for pattern, methods in self._by_length.get(len(segments), ()):
+    def match(self, method: str, segments: list[str]) -> Match:
+        """The route a request takes (its handler None, and status 404 or 405, if none)."""
+        status, path = 404, "unmatched"
+        for pattern, path_of, methods in self._by_length.get(len(segments), ()):
             if all(p is None or p == s for p, s in zip(pattern, segments, strict=True)):
                 handler = methods.get(method)
                 if handler is not None:
                     captured = [s for p, s in zip(pattern, segments, strict=True) if p is None]
-                    return handler, captured, 200
-                status = 405
-        return None, [], status
+                    return Match(handler, captured, path_of, 200)
+                status, path = 405, path_of
+        return Match(None, [], path, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a request goes: the handler and the segments it captured, the route's path
+    (for metrics), and the status to answer when there is no handler."""
+
+    handler: Handler | None
+    captured: list[str]
+    path: str
+    status: int

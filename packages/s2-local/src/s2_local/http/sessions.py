@@ -134,7 +134,7 @@ async def read_session(
 ) -> None:
     """Stream ``ReadBatch`` frames (heartbeats are empty batches with a tail)."""
     start = params.start_seq(stream)
-    metrics.read(stream.basin, 0)
+    metrics.read(stream.basin, 0, 0)
     codec = codec_from_accept_encoding(req.header("accept-encoding"))
     await _start(send)
     stream.sessions += 1
@@ -144,7 +144,8 @@ async def read_session(
             async for event in events:
                 if isinstance(event, Batch):
                     payload = batch_payload(stream, event, event.tail, key)
-                    metrics.read(stream.basin, event.records.metered, op=False)
+                    records = event.records
+                    metrics.read(stream.basin, records.count, records.metered, op=False)
                 else:
                     payload = batch_payload(stream, None, event.tail, key)
                 advise = drained.is_set()
@@ -209,7 +210,7 @@ async def append_session(
                     check_batch(inp)
                     acked, metered = stream.sequence(inp, key, commands)
                     pending.put_nowait(acked)
-                    metrics.append(stream.basin, metered)
+                    metrics.append(stream.basin, len(inp.records), metered)
             except FrameError as e:
                 pending.put_nowait(ApiError(ErrorCode.BAD_FRAME, str(e)))
                 return

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ class Store:
     """In-memory persistence: everything is durable as soon as it is sequenced."""
 
     durable = False
+    on_fsync: Callable[[float], object] | None = None
+    """Told how long each fsync of the log took, in seconds (durable stores)."""
 
     async def start(self) -> None:
         """Begin accepting writes."""

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import struct
+import time
 import zlib
 from array import array
 from collections.abc import Iterator
@@ -266,7 +267,10 @@ class DiskStore(Store):
             view = memoryview(buf)
             while view:
                 view = view[os.write(fd, view) :]
+            started = time.perf_counter()
             os.fsync(fd)
+            if self.on_fsync is not None:
+                self.on_fsync(time.perf_counter() - started)
         except OSError:
             with contextlib.suppress(OSError):
                 self._cut()
