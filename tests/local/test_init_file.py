@@ -74,7 +74,9 @@ def test_applied_at_start_and_again_over_a_data_dir(tmp_path: Path) -> None:
         server.stop()
     second = json.loads(json.dumps(FIRST))
     second["basins"][0]["streams"][0]["config"] = {"retention_policy": "INFINITE"}
-    second["basins"][0]["streams"].append({"name": "added", "config": {"storage_class": "standard"}})
+    second["basins"][0]["streams"].append(
+        {"name": "added", "config": {"storage_class": "standard"}}
+    )
     init.write_text(json.dumps(second))
     server = ServerProcess(data_dir=data, init_file=init).start()
     try:

@@ -11,7 +11,9 @@ from s2_sdk import AppendInput, Endpoints, ReadLimit, Record, SeqNum
 from s2_sdk.sync import S2
 
 
-def scrape(endpoint: str, token: str | None = None) -> dict[str, list[tuple[dict[str, str], float]]]:
+def scrape(
+    endpoint: str, token: str | None = None
+) -> dict[str, list[tuple[dict[str, str], float]]]:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     r = httpx.get(f"{endpoint}/metrics", headers=headers)
     assert r.status_code == 200, r.text
@@ -24,11 +26,16 @@ def scrape(endpoint: str, token: str | None = None) -> dict[str, list[tuple[dict
 
 
 def value(found: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str) -> float:
-    return sum(v for got, v in found.get(name, []) if all(got.get(k) == w for k, w in labels.items()))
+    return sum(
+        v for got, v in found.get(name, []) if all(got.get(k) == w for k, w in labels.items())
+    )
 
 
 def test_traffic_shows_in_the_metrics(tmp_path: Path) -> None:
-    with Server(data_dir=tmp_path) as server, S2("t", endpoints=Endpoints(server.endpoint, server.endpoint)) as s2:
+    with (
+        Server(data_dir=tmp_path) as server,
+        S2("t", endpoints=Endpoints(server.endpoint, server.endpoint)) as s2,
+    ):
         s2.create_basin("prom-basin")
         s2["prom-basin"].create_stream("s")
         stream = s2["prom-basin"]["s"]
@@ -44,15 +51,27 @@ def test_traffic_shows_in_the_metrics(tmp_path: Path) -> None:
     assert value(found, "s2_local_appended_records_total") == 30
     assert value(found, "s2_local_appended_bytes_total") == 3000
     assert value(found, "s2_local_read_records_total") == 25 + 30  # unary 25, the session 30
-    assert value(found, "s2_local_read_bytes_total") == 100 * value(found, "s2_local_read_records_total")
+    assert value(found, "s2_local_read_bytes_total") == 100 * value(
+        found, "s2_local_read_records_total"
+    )
     assert value(found, "s2_local_basins") == 1 and value(found, "s2_local_streams") == 1
     assert value(found, "s2_local_open_sessions") == 1
     assert value(found, "s2_local_storage_bytes") > 0
     assert value(found, "s2_local_wal_fsync_seconds_count") >= 3  # durable: every append synced
-    assert value(
-        found, "s2_local_requests_total", route="/v1/streams/{stream}/records", method="POST", status="200"
-    ) == 3
-    assert value(found, "s2_local_requests_total", route="/v1/basins", method="POST", status="201") == 1
+    assert (
+        value(
+            found,
+            "s2_local_requests_total",
+            route="/v1/streams/{stream}/records",
+            method="POST",
+            status="200",
+        )
+        == 3
+    )
+    assert (
+        value(found, "s2_local_requests_total", route="/v1/basins", method="POST", status="201")
+        == 1
+    )
     assert value(after, "s2_local_requests_total", route="unmatched", status="404") == 1
     assert value(after, "s2_local_open_sessions") == 0
 

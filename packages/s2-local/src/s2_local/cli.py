@@ -13,6 +13,7 @@ import signal
 import sys
 
 from s2_local.engine.init_file import InitFileError, load_init_file
+from s2_local.http.cors import LOOPBACK_ORIGINS
 from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
 
@@ -70,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("S2_LOCAL_METRICS_TOKEN"),
         help="require this bearer token on GET /metrics, the Prometheus endpoint "
         "(default: $S2_LOCAL_METRICS_TOKEN, else open)",
+    )
+    run.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also let browser pages of ORIGIN call the server (repeatable; '*' for any; "
+        "pages on localhost, 127.0.0.1 and [::1] may by default)",
+    )
+    run.add_argument(
+        "--no-cors",
+        action="store_true",
+        help="let no other origin's browser pages call the server",
     )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     limits = run.add_argument_group("limits against slow or greedy clients")
@@ -143,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         repair=args.repair,
         limits=limits,
         metrics_token=args.metrics_token,
+        cors_origins=() if args.no_cors else (*LOOPBACK_ORIGINS, *args.cors_origin),
     )
     app.init = init
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from s2_local.engine.account import Account
 from s2_local.engine.clock import Clock
 from s2_local.engine.init_file import load_init_file
 from s2_local.http.app import S2App
+from s2_local.http.cors import LOOPBACK_ORIGINS, Cors
 from s2_local.http.drain import GRACE
 from s2_local.http.hypercorn_tuning import Connections, tune
 from s2_local.http.limits import Limits
@@ -100,13 +101,16 @@ def build_app(
     limits: Limits | None = None,
     init_file: str | os.PathLike[str] | None = None,
     metrics_token: str | None = None,
+    cors_origins: Iterable[str] = LOOPBACK_ORIGINS,
 ) -> S2App:
     """The S2 application over a fresh account: in memory, or durable in ``data_dir``.
 
     With ``root_token``, authentication is on: every request needs a valid token. With
     ``repair``, a damaged log in ``data_dir`` is repaired instead of stopping the start.
     ``init_file`` (s2-lite's format) is checked now and applied at start. With
-    ``metrics_token``, ``GET /metrics`` needs it as a bearer token.
+    ``metrics_token``, ``GET /metrics`` needs it as a bearer token. ``cors_origins`` are
+    the origins whose browser pages may call the server (see :mod:`s2_local.http.cors`;
+    empty: none).
 
     Raises:
         InitFileError: the init file cannot be used (every problem is listed).
@@ -120,6 +124,7 @@ def build_app(
         limits=limits or Limits(),
         init=init,
         metrics_token=metrics_token,
+        cors=Cors(cors_origins),
     )
 
 
@@ -200,6 +205,7 @@ class Server:
         limits: Limits | None = None,
         init_file: str | os.PathLike[str] | None = None,
         metrics_token: str | None = None,
+        cors_origins: Iterable[str] = LOOPBACK_ORIGINS,
     ) -> None:
         self.host = host
         self.root_token = root_token
@@ -207,6 +213,7 @@ class Server:
             data_dir,
             clock,
             metrics_token=metrics_token,
+            cors_origins=cors_origins,
             root_token=root_token,
             repair=repair,
             limits=limits,
@@ -319,9 +326,12 @@ class ServerProcess:
         host: str = "127.0.0.1",
         root_token: str | None = None,
         init_file: str | os.PathLike[str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.init_file = init_file
+        self.args = tuple(args)
+        """More ``s2-local serve`` flags (``--cors-origin``, ``--metrics-token``, ...)."""
         self.root_token = root_token
         self.host = host
         self.port = port
@@ -344,6 +354,7 @@ class ServerProcess:
             args += ["--data-dir", str(self.data_dir)]
         if self.init_file is not None:
             args += ["--init-file", os.fspath(self.init_file)]
+        args += self.args
         env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}  # it exits when we are gone
         if self.root_token is not None:
             args.append("--auth")

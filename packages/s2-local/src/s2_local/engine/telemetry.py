@@ -91,4 +91,3 @@ class _AccountCollector(Collector):
             ),
         ):
             yield GaugeMetricFamily(name, text, value=value)
-

@@ -27,6 +27,7 @@ from s2_local.http.asgi import (
     respond_error,
 )
 from s2_local.http.control_plane import BasinHandlers, StreamHandlers
+from s2_local.http.cors import Cors
 from s2_local.http.data_plane import RecordHandlers
 from s2_local.http.drain import Drain
 from s2_local.http.limits import Limits
@@ -48,12 +49,15 @@ class S2App:
         limits: Limits | None = None,
         init: InitFile | None = None,
         metrics_token: str | None = None,
+        cors: Cors | None = None,
     ) -> None:
         self.account = account
         self.init = init
         """Basins and streams to create or reconfigure at start."""
         self.metrics_token = metrics_token
         """The bearer token ``/metrics`` needs (None: open)."""
+        self.cors = cors or Cors()
+        """The origins whose browser pages may call the server."""
         self.limits = limits or Limits()
         self.ready = threading.Event()
         self.startup_error: Exception | None = None
@@ -101,15 +105,46 @@ class S2App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         status = 0
+        cors: list[tuple[bytes, bytes]] = []
 
         async def counted(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if cors:
+                    message["headers"] = [*message.get("headers", ()), *cors]
             await send(message)
 
-        route = await self._serve(scope, receive, counted)
+        if any(name == b"origin" for name, _ in scope["headers"]):
+            route = await self._cross_origin(scope, receive, counted, cors)
+        else:
+            route = await self._serve(scope, receive, counted)
         self.account.telemetry.requests.labels(route, scope["method"], str(status)).inc()
+
+    async def _cross_origin(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        cors: list[tuple[bytes, bytes]],
+    ) -> str:
+        """A request from a browser page: refused unless its origin is allowed (or is the
+        server's own), a preflight answered, else served with the CORS headers."""
+        headers = dict(scope["headers"])
+        origin = headers[b"origin"].decode("latin-1")
+        host = headers.get(b"host")
+        if not self.cors.admits(origin, None if host is None else host.decode("latin-1")):
+            error = ApiError(ErrorCode.PERMISSION_DENIED, f"origin {origin} is not allowed")
+            await respond_error(send, error)
+            return "unmatched"
+        if self.cors.allows(origin):
+            if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+                answer = self.cors.preflight(origin)
+                await send({"type": "http.response.start", "status": 204, "headers": answer})
+                await send({"type": "http.response.body", "body": b""})
+                return "preflight"
+            cors.extend(self.cors.response_headers(origin))
+        return await self._serve(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> str:
         """Answer a request; returns the path of the route it took (for metrics)."""

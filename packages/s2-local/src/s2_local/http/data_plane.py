@@ -173,9 +173,7 @@ class RecordHandlers:
                     if isinstance(event, Batch):
                         count += event.records.count
                         size += event.records.metered
-                        metrics.read(
-                            basin, event.records.count, event.records.metered, op=False
-                        )
+                        metrics.read(basin, event.records.count, event.records.metered, op=False)
                         payload = batch_payload(stream, event, event.tail, key)
                         data = json.dumps(read_batch_to_json(pb.ReadBatch.FromString(payload), fmt))
                         text = (
