@@ -16,6 +16,7 @@ from s2_local.engine.init_file import InitFileError, load_init_file
 from s2_local.http.cors import LOOPBACK_ORIGINS
 from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
+from s2_local.tls import default_dir, self_signed
 
 __all__ = ["main"]
 
@@ -51,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--tls-cert", help="PEM certificate: serve HTTPS (HTTP/2 via ALPN)")
     run.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    run.add_argument(
+        "--tls-self",
+        action="store_true",
+        help="serve HTTPS with a generated certificate (kept in <data-dir>/tls or "
+        "~/.cache/s2-local/tls); prints the CA file clients trust with SSL_CERT_FILE",
+    )
     run.add_argument(
         "--auth",
         action="store_true",
@@ -109,6 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
         sys.exit("s2-local: --tls-cert and --tls-key go together")
+    generated = None
+    if args.tls_self:
+        if args.tls_cert:
+            sys.exit("s2-local: --tls-self or --tls-cert, not both")
+        try:
+            generated = self_signed(default_dir(args.data_dir), args.host)
+        except OSError as e:
+            sys.exit(f"s2-local: cannot write the generated certificate: {e}")
+        args.tls_cert, args.tls_key = str(generated.cert_file), str(generated.key_file)
     try:
         init = load_init_file(args.init_file) if args.init_file else None
     except InitFileError as e:
@@ -132,12 +148,21 @@ def main(argv: list[str] | None = None) -> None:
 
     def announce() -> None:
         print(f"s2-local serving {endpoint} ({where}). For clients:", flush=True)
-        for name, value in (
+        exports = [
             ("S2_ACCOUNT_ENDPOINT", endpoint),
             ("S2_BASIN_ENDPOINT", endpoint),
             ("S2_ACCESS_TOKEN", root_token or "ignored"),
-        ):
+        ]
+        if generated is not None:
+            exports.append(("SSL_CERT_FILE", str(generated.ca_file)))
+        for name, value in exports:
             print(f"export {name}={value}", flush=True)
+        if generated is not None:
+            print(
+                f"TLS with a generated certificate; its CA is {generated.ca_file}, SHA-256 "
+                f"fingerprint {generated.fingerprint} (Node: NODE_EXTRA_CA_CERTS)",
+                flush=True,
+            )
 
     try:
         limits = Limits(

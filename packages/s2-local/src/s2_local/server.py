@@ -30,6 +30,7 @@ from s2_local.http.drain import GRACE
 from s2_local.http.hypercorn_tuning import Connections, tune
 from s2_local.http.limits import Limits
 from s2_local.storage import DiskStore, Store
+from s2_local.tls import default_dir, self_signed
 
 __all__ = [
     "DRAIN_TIMEOUT",
@@ -206,8 +207,15 @@ class Server:
         init_file: str | os.PathLike[str] | None = None,
         metrics_token: str | None = None,
         cors_origins: Iterable[str] = LOOPBACK_ORIGINS,
+        tls_self: bool = False,
     ) -> None:
         self.host = host
+        self.ca_file: Path | None = None
+        """With ``tls_self``: the generated CA, for clients' ``SSL_CERT_FILE``."""
+        if tls_self:
+            generated = self_signed(default_dir(data_dir), host)
+            tls_cert, tls_key = str(generated.cert_file), str(generated.key_file)
+            self.ca_file = generated.ca_file
         self.root_token = root_token
         self._app = build_app(
             data_dir,
@@ -237,12 +245,16 @@ class Server:
         return f"{scheme}://{host}:{self.port}"
 
     def env(self) -> dict[str, str]:
-        """The ``S2_*`` environment variables a client needs."""
-        return {
+        """The ``S2_*`` environment variables a client needs (and ``SSL_CERT_FILE`` with a
+        generated certificate)."""
+        env = {
             "S2_ACCOUNT_ENDPOINT": self.endpoint,
             "S2_BASIN_ENDPOINT": self.endpoint,
             "S2_ACCESS_TOKEN": self.root_token or "ignored",
         }
+        if self.ca_file is not None:
+            env["SSL_CERT_FILE"] = str(self.ca_file)
+        return env
 
     def start(self, timeout: float = 10.0) -> Server:
         """Start serving on a daemon thread; returns once the server accepts requests."""
