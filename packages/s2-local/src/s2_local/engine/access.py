@@ -1,4 +1,6 @@
-"""Access tokens, their scopes, and authorization of every request (opt-in auth mode).
+"""The access-token model: scopes, tokens, the principal a request acts as, and the
+authorization of every request (opt-in auth mode); the registry of issued tokens is
+:mod:`s2_local.engine.tokens`.
 
 Token values are random secrets returned once at issue; only their SHA-256 is
 kept. In auth mode every request needs ``Authorization: Bearer <token>``: a
