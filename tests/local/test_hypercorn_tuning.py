@@ -100,5 +100,5 @@ def test_an_unknown_hypercorn_is_refused_loudly() -> None:
     check_version("0.18.0")
     check_version("0.18.7")
     for version in ("0.17.3", "0.19.0", "1.0"):
-        with pytest.raises(RuntimeError, match="written for hypercorn 0.18"):
+        with pytest.raises(RuntimeError, match=r"written for hypercorn 0\.18"):
             check_version(version)

@@ -204,7 +204,7 @@ def parse_stream_config(value: Any) -> StreamConfig:
         return config
     obj = _expect_obj(value, "stream config")
     for leaf in _LEAVES:
-        holder, present = _find(obj, leaf.json)
+        holder, _ = _find(obj, leaf.json)
         if holder is None:
             continue
         raw = holder.get(leaf.json[-1])
