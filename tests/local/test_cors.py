@@ -30,7 +30,8 @@ def server() -> Iterator[Server]:
 
 
 @pytest.mark.parametrize(
-    "origin", ["http://localhost:3000", "http://127.0.0.1:5173", "http://localhost", "http://[::1]:8000"]
+    "origin",
+    ["http://localhost:3000", "http://127.0.0.1:5173", "http://localhost", "http://[::1]:8000"],
 )
 def test_loopback_pages_are_allowed(server: Server, origin: str) -> None:
     r = preflight(server.endpoint, origin)
@@ -49,7 +50,8 @@ def test_loopback_pages_are_allowed(server: Server, origin: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "origin", ["https://evil.example", "http://localhost.evil.example", "http://localhost:80x", "null"]
+    "origin",
+    ["https://evil.example", "http://localhost.evil.example", "http://localhost:80x", "null"],
 )
 def test_other_origins_are_refused_before_anything_happens(server: Server, origin: str) -> None:
     r = preflight(server.endpoint, origin)

@@ -35,7 +35,9 @@ PROGRAM = textwrap.dedent(
 )
 
 
-def run(python: Path | str, endpoint: str, basin: str, ca: Path | None) -> subprocess.CompletedProcess[str]:
+def run(
+    python: Path | str, endpoint: str, basin: str, ca: Path | None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
     env["S2_ACCOUNT_ENDPOINT"] = endpoint
     if ca is not None:
