@@ -90,7 +90,12 @@ def test_opentelemetry_instrument_enables_it(s2_env: S2TestServer) -> None:
         """
     )
     command = Path(sys.executable).parent / "opentelemetry-instrument"
-    env = {**os.environ, "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
+    env = {
+        **os.environ,
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
     done = subprocess.run(
         [str(command), sys.executable, "-c", program],
         capture_output=True, text=True, timeout=60, env=env,

@@ -1,35 +1,59 @@
-"""Reading spans back from a stream as OTLP ``TracesData``."""
+"""Reading telemetry back from streams the exporters wrote: ``TracesData``, ``LogsData``
+and ``MetricsData``, whichever encoding they were written in."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
+from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from opentelemetry.proto.logs.v1.logs_pb2 import LogsData
+from opentelemetry.proto.metrics.v1.metrics_pb2 import MetricsData
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from s2_sdk import SeqNum, SequencedRecord, Timestamp
 from s2_sdk.sync import S2, read_records
 
-__all__ = ["decode_record", "read_traces"]
+__all__ = ["MESSAGES", "decode_record", "read_logs", "read_metrics", "read_traces", "signal_of"]
+
+MESSAGES: dict[str, type[Message]] = {
+    "traces": TracesData,
+    "logs": LogsData,
+    "metrics": MetricsData,
+}
+"""The OTLP message each signal's records hold."""
+_IDS = ("traceId", "spanId", "parentSpanId")
 
 
-def decode_record(record: SequencedRecord) -> TracesData:
-    """The ``TracesData`` in a record written by :class:`S2SpanExporter` (either encoding)."""
+def signal_of(record: SequencedRecord) -> str:
+    """The signal a record holds (its ``signal`` header; spans when it has none)."""
+    return dict(record.headers).get(b"signal", b"traces").decode(errors="replace")
+
+
+def decode_record(record: SequencedRecord) -> Any:
+    """The OTLP message in a record written by an s2-otel exporter (either encoding):
+    ``TracesData``, ``LogsData`` or ``MetricsData`` as its ``signal`` header says.
+
+    Raises:
+        ValueError: the record holds no OTLP message of a known signal.
+    """
+    message = MESSAGES.get(signal_of(record))
+    if message is None:
+        raise ValueError(f"record {record.seq_num} holds no OTLP signal s2-otel knows")
     content_type = dict(record.headers).get(b"content-type", b"application/x-protobuf")
     if content_type == b"application/json":
-        from google.protobuf import json_format
-
         data = json.loads(record.body)
         _ids_to_base64(data)
-        return json_format.ParseDict(data, TracesData(), ignore_unknown_fields=True)
-    return TracesData.FromString(record.body)
+        return json_format.ParseDict(data, message(), ignore_unknown_fields=True)
+    return message.FromString(record.body)
 
 
 def _ids_to_base64(data: object) -> None:
     """OTLP/JSON ids are hex; protobuf's JSON mapping wants base64 for bytes fields."""
-    import base64
-
     if isinstance(data, dict):
-        for key in ("traceId", "spanId", "parentSpanId"):
+        for key in _IDS:
             value = data.get(key)
             if isinstance(value, str):
                 data[key] = base64.b64encode(bytes.fromhex(value)).decode()
@@ -40,23 +64,61 @@ def _ids_to_base64(data: object) -> None:
             _ids_to_base64(item)
 
 
-def read_traces(
+def _read(
+    signal: str,
     basin: str,
     stream: str,
+    start: SeqNum | Timestamp | None,
+    follow: bool,
+    client: S2 | None,
+) -> Iterator[tuple[int, Any]]:
+    records = read_records(
+        basin, stream, start=start, follow=follow, ignore_command_records=True, client=client
+    )
+    for record in records:
+        if signal_of(record) == signal:
+            yield record.seq_num, decode_record(record)
+
+
+def read_traces(
+    basin: str,
+    stream: str = "traces",
     *,
     start: SeqNum | Timestamp | None = None,
     follow: bool = False,
     client: S2 | None = None,
 ) -> Iterator[tuple[int, TracesData]]:
-    """Yield ``(seq_num, TracesData)`` from a stream written by the exporter.
+    """Yield ``(seq_num, TracesData)`` from a stream :class:`S2SpanExporter` wrote.
 
     Args:
         start: Where to start (a sequence number or a timestamp in ms; default the first).
         follow: Keep waiting for new records instead of stopping at the tail.
         client: A blocking client (default: from the ``S2_*`` environment variables).
     """
-    records = read_records(
-        basin, stream, start=start, follow=follow, ignore_command_records=True, client=client
-    )
-    for record in records:
-        yield record.seq_num, decode_record(record)
+    return _read("traces", basin, stream, start, follow, client)
+
+
+def read_logs(
+    basin: str,
+    stream: str = "logs",
+    *,
+    start: SeqNum | Timestamp | None = None,
+    follow: bool = False,
+    client: S2 | None = None,
+) -> Iterator[tuple[int, LogsData]]:
+    """Yield ``(seq_num, LogsData)`` from a stream :class:`S2LogExporter` wrote (arguments
+    as for :func:`read_traces`)."""
+    return _read("logs", basin, stream, start, follow, client)
+
+
+def read_metrics(
+    basin: str,
+    stream: str = "metrics",
+    *,
+    start: SeqNum | Timestamp | None = None,
+    follow: bool = False,
+    client: S2 | None = None,
+) -> Iterator[tuple[int, MetricsData]]:
+    """Yield ``(seq_num, MetricsData)`` from a stream :class:`S2MetricExporter` wrote
+    (arguments as for :func:`read_traces`)."""
+    return _read("metrics", basin, stream, start, follow, client)

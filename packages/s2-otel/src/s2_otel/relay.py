@@ -1,4 +1,4 @@
-"""Forwarding spans from an S2 stream to an OTLP/HTTP collector, resumably.
+"""Forwarding telemetry from an S2 stream to an OTLP/HTTP collector, resumably.
 
 The relay remembers the last forwarded sequence number in a checkpoint stream
 (``<stream>.relay-checkpoint`` by default), appended with ``match_seq_num`` so two
@@ -12,6 +12,8 @@ Needs the ``relay`` extra (``pip install "s2-otel[relay]"``, for ``httpx``).
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from s2_sdk import AppendInput, Record, S2ServerError, SeqNum, TailOffset
 from s2_sdk.protocol import ErrorCode
 from s2_sdk.sync import S2, connect
+
+from s2_otel.reader import signal_of
 
 if TYPE_CHECKING:
     import httpx
@@ -54,7 +58,12 @@ def relay(
     retry_delay: float = 1.0,
     checkpoint_every: int = 100,
 ) -> int:
-    """Forward every record after the checkpoint to ``{otlp_endpoint}/v1/traces``.
+    """Forward every record after the checkpoint to the collector's OTLP/HTTP endpoint of
+    its signal (``/v1/traces``, ``/v1/logs`` or ``/v1/metrics``), in its encoding.
+
+    A collector answering 429, 502, 503 or 504 (or unreachable) is retried as OTLP says:
+    after its ``Retry-After``, else with a backoff from ``retry_delay`` doubling up to 30 s.
+    Any other refusal stops the relay with an error.
 
     Returns the number of records forwarded (when ``follow`` is False, at the tail).
     """
@@ -65,7 +74,7 @@ def relay(
     client = client or connect()
     checkpoints = checkpoint_stream or f"{stream}.relay-checkpoint"
     start, cp_tail = _checkpoint(client, basin, checkpoints)
-    url = otlp_endpoint.rstrip("/") + "/v1/traces"
+    base = otlp_endpoint.rstrip("/")
     forwarded = 0
     with httpx.Client(timeout=30, headers=headers) as http:
         session = client[basin][stream].read_session(
@@ -79,6 +88,7 @@ def relay(
                         content_type = dict(record.headers).get(
                             b"content-type", b"application/x-protobuf"
                         )
+                        url = f"{base}/v1/{signal_of(record)}"
                         _post(http, url, record.body, content_type.decode(), retry_delay)
                         forwarded += 1
                     unmarked += 1
@@ -92,6 +102,10 @@ def relay(
     return forwarded
 
 
+_RETRYABLE = frozenset({429, 502, 503, 504})
+_MAX_DELAY = 30.0
+
+
 def _post(http: httpx.Client, url: str, body: bytes, content_type: str, delay: float) -> None:
     import httpx
 
@@ -102,9 +116,24 @@ def _post(http: httpx.Client, url: str, body: bytes, content_type: str, delay: f
             resp = None
         if resp is not None and resp.status_code < 300:
             return
-        if resp is not None and resp.status_code < 500 and resp.status_code != 429:
-            raise RuntimeError(f"collector rejected the spans: {resp.status_code} {resp.text}")
-        time.sleep(delay)
+        if resp is not None and resp.status_code not in _RETRYABLE:
+            raise RuntimeError(f"the collector refused {url}: {resp.status_code} {resp.text}")
+        wait = _retry_after(resp.headers.get("retry-after")) if resp is not None else None
+        time.sleep(delay if wait is None else min(wait, _MAX_DELAY))
+        delay = min(delay * 2, _MAX_DELAY)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.datetime.now(datetime.UTC)).total_seconds(), 0.0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m s2_otel")
     sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("relay", help="forward spans from S2 to an OTLP/HTTP collector")
+    cmd = sub.add_parser(
+        "relay", help="forward spans, logs or metrics from S2 to an OTLP/HTTP collector"
+    )
     cmd.add_argument("basin")
     cmd.add_argument("stream")
     cmd.add_argument("--otlp-endpoint", required=True, help="collector base URL")
