@@ -320,3 +320,41 @@ def test_opentelemetry_instrument_exports_all_three_signals(
     assert logs == ["hello from the app"]
     points = [metric_points(d).get("jobs") for _, d in read_metrics(basin, client=client)]
     assert [2] in points
+
+
+def test_the_relay_retries_as_otlp_says(client: S2, basin: str) -> None:
+    """429/503 with Retry-After are waited out; a 400 stops the relay with an error."""
+    answers = [(503, "1"), (429, "0"), (200, None)]
+    seen: list[float] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            seen.append(time.monotonic())
+            status, retry_after = answers.pop(0) if answers else (400, None)
+            self.send_response(status)
+            if retry_after is not None:
+                self.send_header("retry-after", retry_after)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    provider, logger = _logs_pipeline(S2LogExporter(basin, client=client))
+    logger.warning("first")
+    provider.force_flush()
+    try:
+        assert relay(basin, "logs", url, follow=False, client=client, retry_delay=0.05) == 1
+        assert len(seen) == 3 and seen[1] - seen[0] >= 0.9  # waited the Retry-After
+        logger.warning("second")
+        provider.force_flush()
+        with pytest.raises(RuntimeError, match="400"):
+            relay(basin, "logs", url, follow=False, client=client)
+    finally:
+        server.shutdown()
+        server.server_close()
+        provider.shutdown()
