@@ -358,3 +358,24 @@ def test_the_relay_retries_as_otlp_says(client: S2, basin: str) -> None:
         server.shutdown()
         server.server_close()
         provider.shutdown()
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_traces_round_trip_and_relay(
+    client: S2, basin: str, receiver: Receiver, encoding: str
+) -> None:
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+    exporter = S2SpanExporter(basin, encoding=encoding, client=client)  # type: ignore[arg-type]
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("checkout"), tracer.start_as_current_span("pay"):
+        pass
+    got = [n for _, d in read_traces(basin, client=client) for n in _span_names(d)]
+    assert got == ["pay", "checkout"]
+    assert relay(basin, "traces", receiver.url, follow=False, client=client) == 2
+    relayed = [n for req in receiver.got["/v1/traces"] for n in _span_names(req)]
+    assert relayed == got
+    pay = receiver.got["/v1/traces"][0].resource_spans[0].scope_spans[0].spans[0]
+    checkout = receiver.got["/v1/traces"][1].resource_spans[0].scope_spans[0].spans[0]
+    assert pay.parent_span_id == checkout.span_id  # ids survive either encoding
+    provider.shutdown()

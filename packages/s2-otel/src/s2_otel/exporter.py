@@ -157,6 +157,8 @@ class _S2Export(Generic[Unit]):
                 by_stream.setdefault(self._stream_for(resource), []).extend(records)
                 dropped += too_large
             stored = self._store(by_stream, deadline)
+        except Exception:  # an item the encoder cannot take: the export fails, never raises
+            stored = False
         finally:
             detach(token)
         if not stored:
