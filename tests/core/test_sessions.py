@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -125,6 +126,27 @@ async def test_producer_indexed_acks_flush_and_close(stream: S2Stream) -> None:
     with pytest.raises(Exception, match="closed"):
         await producer.submit(Record(body=b"late"))
     assert await _all_bodies(stream) == [r.body for r in _records(1050)]
+
+
+async def test_producer_flush_racing_the_linger_timer_sends_no_empty_batch(
+    stream: S2Stream,
+) -> None:
+    # The linger timer fires and a flush that was scheduled just before it runs first: the batch
+    # the timer closed must go exactly once, in order, and no empty batch may follow it.
+    loop = asyncio.get_running_loop()
+    producer = stream.producer(
+        match_seq_num=0, batching=Batching(linger=timedelta(milliseconds=50))
+    )
+    first = await producer.submit(Record(body=b"a"))
+    flushed: list[asyncio.Task[None]] = []
+    loop.call_later(0.04, lambda: flushed.append(asyncio.ensure_future(producer.flush())))
+    time.sleep(0.1)  # both deadlines pass while the loop is blocked: they run in one iteration
+    await asyncio.sleep(0.01)
+    await asyncio.gather(*flushed)
+    second = await producer.submit(Record(body=b"b"))
+    await producer.close()
+    assert [(await first).seq_num, (await second).seq_num] == [0, 1]
+    assert await _all_bodies(stream) == [b"a", b"b"]
 
 
 async def test_producer_refuses_a_str_record_and_keeps_going(stream: S2Stream) -> None:

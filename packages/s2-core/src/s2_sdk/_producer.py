@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import Generator
 from types import TracebackType
@@ -87,6 +88,8 @@ class Producer:
         self._timer: asyncio.TimerHandle | None = None
         self._sending = asyncio.Lock()
         """Batches go to the session one at a time, in order."""
+        self._taken: deque[tuple[CheckedInput, list[RecordSubmitTicket]]] = deque()
+        """Batches closed but not yet submitted to the session, oldest first."""
         self._acks: deque[BatchSubmitTicket] = deque()
         self._flushes: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
@@ -143,8 +146,8 @@ class Producer:
         """Wait until every batch sent so far is acknowledged or failed."""
         while self._flushes:
             await asyncio.wait(set(self._flushes))
-        async with self._sending:  # every batch taken has reached the session
-            pending = [t for t in self._acks if not t.done()]
+        await self._hand()  # every batch taken reaches the session
+        pending = [t for t in self._acks if not t.done()]
         if pending:
             await asyncio.wait(pending)
 
@@ -165,16 +168,22 @@ class Producer:
 
     def _lingered(self, generation: int) -> None:
         if generation == self._generation and self._records:
-            task = asyncio.ensure_future(self._send_quietly())
+            self._take()
+            task = asyncio.ensure_future(self._hand_quietly())
             self._flushes.add(task)
             task.add_done_callback(self._flushes.discard)
 
-    async def _send_quietly(self) -> None:
+    async def _hand_quietly(self) -> None:
         with contextlib.suppress(Exception):  # a failure reaches the records' tickets
-            await self._send_batch()
+            await self._hand()
 
     async def _send_batch(self) -> None:
-        """Hand the open batch to the session (after those taken before it)."""
+        """Close the open batch and hand it to the session (after those taken before it)."""
+        self._take()
+        await self._hand()
+
+    def _take(self) -> None:
+        """Close the open batch: it joins the queue of batches for the session."""
         records, tickets, size = self._records, self._tickets, self._size
         self._records, self._tickets, self._size = [], [], 0
         self._generation += 1
@@ -184,14 +193,27 @@ class Producer:
         inp = CheckedInput(records, self._match_seq_num, self._fencing_token, size=size)
         if self._match_seq_num is not None:
             self._match_seq_num += len(records)
+        self._taken.append((inp, tickets))
+
+    async def _hand(self) -> None:
+        """Submit every taken batch to the session, oldest first.
+
+        Batches are taken synchronously and submitted by whichever caller holds the lock, so
+        their order is the order they were taken in, even when a caller waiting for the lock
+        is cancelled.
+        """
         async with self._sending:
-            try:
-                ticket = await self._session.submit(inp)
-            except Exception as e:
-                self._fail(tickets, e)
-                raise
-        self._acks.append(ticket)
-        ticket.add_done_callback(lambda done: self._resolve(done, tickets))
+            while self._taken:
+                inp, tickets = self._taken.popleft()
+                try:
+                    ticket = await self._session.submit(inp)
+                except Exception as e:
+                    self._fail(tickets, e)
+                    while self._taken:
+                        self._fail(self._taken.popleft()[1], e)
+                    raise
+                self._acks.append(ticket)
+                ticket.add_done_callback(functools.partial(self._resolve, tickets=tickets))
         while self._acks and self._acks[0].done():
             self._acks.popleft()
 
