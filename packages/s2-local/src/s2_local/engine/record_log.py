@@ -2,7 +2,7 @@
 
 Records are kept in chunks of up to 1000 records / 1 MiB. A chunk holds the
 wire encoding of its records exactly as they appear in the ``records`` field of
-a protobuf ``ReadBatch`` (tag, length, ``SequencedRecord``), back to back, plus
+a protobuf ``ReadBatch`` (:mod:`s2_local.engine.entries`), back to back, plus
 small integer arrays: byte offsets, timestamps, metered sizes and expiry times.
 A protobuf read response is therefore a slice of bytes, never a Python object
 per record.
@@ -14,32 +14,10 @@ from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-__all__ = ["Chunk", "ReadSlice", "RecordLog", "split_entries"]
+__all__ = ["Chunk", "ReadSlice", "RecordLog"]
 
 _CHUNK_RECORDS = 1000
 _CHUNK_BYTES = 1024 * 1024
-
-
-def _read_varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
-def split_entries(data: bytes) -> array[int]:
-    """Byte offsets of each ``ReadBatch.records`` entry in ``data`` (n + 1 values)."""
-    offsets = array("I", [0])
-    pos, n = 0, len(data)
-    while pos < n:
-        length, pos = _read_varint(data, pos + 1)
-        pos += length
-        offsets.append(pos)
-    return offsets
 
 
 class Chunk:
@@ -110,10 +88,7 @@ class RecordLog:
             self._chunks.append(last)
         base = len(last.data)
         last.data += data
-        if base:
-            last.offsets.extend(base + o for o in offsets[1:])
-        else:
-            last.offsets.extend(offsets[1:])
+        last.offsets.extend(map(base.__add__, offsets[1:]) if base else offsets[1:])
         last.timestamps.extend(timestamps)
         last.metered.extend(metered)
         last.expires.extend([expires_at] * n)

@@ -23,8 +23,8 @@ from s2_sdk.protocol import (
     MAX_BATCH_RECORDS,
     MAX_FENCING_TOKEN_BYTES,
     MAX_RECORD_METERED_BYTES,
+    AppendInputShape,
     ErrorCode,
-    ReadBatchView,
     command_of,
     metered_size,
     pb,
@@ -34,7 +34,14 @@ from s2_sdk.protocol import (
 from s2_local.engine.clock import Clock
 from s2_local.engine.config import StreamConfig
 from s2_local.engine.crypto import AES_GCM_MAX_SEQ_NUM, RecordCipher
-from s2_local.engine.record_log import ReadSlice, RecordLog, split_entries
+from s2_local.engine.entries import (
+    encode_plain,
+    entry,
+    header_field,
+    record_fields,
+    split_entries,
+)
+from s2_local.engine.record_log import ReadSlice, RecordLog
 from s2_local.errors import ApiError, ConditionFailed
 
 if TYPE_CHECKING:
@@ -93,30 +100,34 @@ def check_batch(inp: Any) -> None:
         raise ApiError(ErrorCode.INVALID, f"fencing token exceeds {MAX_FENCING_TOKEN_BYTES} bytes")
 
 
-_HEADERS: dict[bytes, tuple[int, bool]] = {}
-"""Raw ``Header`` encodings seen lately: their metered size and whether the name is set."""
+_HEADERS: dict[bytes, tuple[int, bool, bytes]] = {}
+"""Raw ``Header`` encodings seen lately: their metered size, whether the name is set, and
+their encoding as a stored record's ``headers`` field."""
 _MAX_HEADERS = 4096
 
 
-def _header(raw: bytes) -> tuple[int, bool]:
-    """(metered size, named) of a raw ``Header`` encoding, decoded once and remembered."""
+def _header(raw: bytes) -> tuple[int, bool, bytes]:
+    """(metered size, named, stored field) of a raw ``Header`` encoding, decoded once and
+    remembered."""
     info = _HEADERS.get(raw)
     if info is None:
         try:
             header = pb.Header.FromString(raw)
         except DecodeError as e:
             raise ApiError(ErrorCode.BAD_PROTO, f"invalid header: {e}") from e
-        info = (metered_size(((header.name, header.value),), b"") - 8, bool(header.name))
+        size = metered_size(((header.name, header.value),), b"") - 8
+        info = (size, bool(header.name), header_field(raw))
         if len(_HEADERS) >= _MAX_HEADERS:
             _HEADERS.clear()
         _HEADERS[raw] = info
     return info
 
 
-def _plain(headers: Any, body: bytes) -> bytes:
-    """A record's headers and body encoded as a ``SequencedRecord`` (what is encrypted)."""
-    record = ReadBatchView().records.add(headers=headers, body=body)
-    return bytes(record.SerializeToString())
+def _only_bodies(inp: Any) -> bool:
+    """Whether no record of the batch has a header or a timestamp of its own."""
+    shape = AppendInputShape.FromString(inp.SerializeToString())
+    shape.DiscardUnknownFields()
+    return bool(shape.ByteSize() == 2 * len(inp.records))
 
 
 def _full_check(headers: Any, body: bytes, size: int) -> bytes | None:
@@ -126,6 +137,19 @@ def _full_check(headers: Any, body: bytes, size: int) -> bytes | None:
     if error:
         raise ApiError(ErrorCode.INVALID, error)
     return command_of(parsed)
+
+
+@dataclass(slots=True)
+class _Encoded:
+    """A batch's records as stored, with what sequencing them changes."""
+
+    data: bytes
+    offsets: array[int]
+    timestamps: array[int]
+    metered: array[int]
+    total: int
+    fencing_token: str
+    trim_point: int
 
 
 class Stream:
@@ -220,31 +244,80 @@ class Stream:
         self.ensure_live()
         cipher = self._cipher_for(key)
         now = self._clock.now_ms()
-        config = self.config
-        arrival = config.timestamping.mode == "arrival"
-        required = config.timestamping.mode == "client-require"
-        capped = not config.timestamping.uncapped
+        first = self.next_seq
+        if cipher is None and _only_bodies(inp):
+            if self.config.timestamping.mode == "client-require":
+                raise ApiError(ErrorCode.INVALID, "record timestamp was required but was missing")
+            timestamp = max(now, self.last_timestamp)
+            data, offsets, metered, total = encode_plain(inp.records, first, timestamp)
+            timestamps = array("Q", [timestamp]) * len(metered)
+            batch = _Encoded(
+                data, offsets, timestamps, metered, total, self.fencing_token, self.trim_point
+            )
+        else:
+            batch = self._encode(inp.records, cipher, now, commands)
+        if batch.total > MAX_BATCH_METERED_BYTES:
+            raise ApiError(
+                ErrorCode.INVALID, "record batch must not exceed a metered size of 1 MiB"
+            )
+        if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
+            raise ConditionFailed(fencing_token=self.fencing_token)
+        if inp.HasField("match_seq_num") and inp.match_seq_num != first:
+            raise ConditionFailed(seq_num=first)
+        timestamps, token, trim = batch.timestamps, batch.fencing_token, batch.trim_point
+        retention = self.config.retention_secs
+        # a u64 expiry; retention so long that it would pass 2**64 never expires either
+        expires = 0 if retention is None else min(int(now // 1000) + retention, _NEVER)
+        self.log.append(batch.data, batch.offsets, timestamps, batch.metered, expires)
+        self.next_seq = seq = first + len(timestamps)
+        self.last_timestamp = last = timestamps[-1]
+        self.fencing_token, self.trim_point = token, trim
+        self.last_write = self._clock.now()
+        end = (seq, last)
+        start = (first, timestamps[0])
+        result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        persisted = self._store.persist_append(self, batch.data, timestamps, batch.metered, expires)
+        if persisted is None:
+            self._made_durable(end, token, trim)
+            result.set_result(Ack(start, end, self.tail))
+        else:
+            self._pending = persisted
+            done = functools.partial(self._persisted, start, end, token, trim, result)
+            persisted.add_done_callback(done)
+        return result, batch.total
+
+    def _encode(
+        self, records: Any, cipher: RecordCipher | None, now: int, commands: Collection[str]
+    ) -> _Encoded:
+        """Check, meter, timestamp and encode records that may have headers, timestamps
+        or commands, or go to an encrypted stream (:func:`encode_plain` takes the others)."""
+        timestamping = self.config.timestamping
+        arrival = timestamping.mode == "arrival"
+        required = timestamping.mode == "client-require"
+        capped = not timestamping.uncapped
         prev = self.last_timestamp
-        first = seq = self.next_seq
+        seq = self.next_seq
         token, trim = self.fencing_token, self.trim_point
-        stored = ReadBatchView()
-        add = stored.records.add
+        parts: list[bytes] = []
+        offsets = array("I", [0])
         timestamps = array("Q")
         metered = array("I")
-        total = 0
-        # The hot loop: the metered size is s2_sdk.protocol.metered_size, computed inline
+        total = pos = 0
+        # The metered size is s2_sdk.protocol.metered_size, computed inline
         # (tests/core/test_shared_api.py holds it to the function through the metrics).
-        for r in inp.records:
+        for r in records:
             headers = r.headers
             body = r.body
             size = 8 + len(body)
             command = None
+            fields = b""
             if headers:
                 named = True
                 for h in headers:
-                    hsize, hnamed = _HEADERS.get(h) or _header(h)
+                    hsize, hnamed, field = _HEADERS.get(h) or _header(h)
                     size += hsize
                     named = named and hnamed
+                    fields += field
                 if not named or size > MAX_RECORD_METERED_BYTES:  # may be invalid, or a command
                     command = _full_check(headers, body, size)
                 if command is not None:
@@ -278,44 +351,17 @@ class Stream:
                         ErrorCode.INVALID,
                         f"max assignable sequence number is {AES_GCM_MAX_SEQ_NUM}",
                     )
-                add(seq_num=seq, timestamp=ts, body=cipher.seal(_plain(headers, body), seq))
-            elif headers:
-                add(seq_num=seq, timestamp=ts, headers=headers, body=body)
-            else:
-                add(seq_num=seq, timestamp=ts, body=body)
+                body = cipher.seal(record_fields(0, 0, fields, body), seq)
+                fields = b""
+            encoded = entry(record_fields(seq, ts, fields, body))
+            parts.append(encoded)
+            pos += len(encoded)
+            offsets.append(pos)
             timestamps.append(ts)
             metered.append(size)
             total += size
             seq += 1
-        if total > MAX_BATCH_METERED_BYTES:
-            raise ApiError(
-                ErrorCode.INVALID, "record batch must not exceed a metered size of 1 MiB"
-            )
-        if inp.HasField("fencing_token") and inp.fencing_token != self.fencing_token:
-            raise ConditionFailed(fencing_token=self.fencing_token)
-        if inp.HasField("match_seq_num") and inp.match_seq_num != first:
-            raise ConditionFailed(seq_num=first)
-        data = stored.SerializeToString()
-        retention = config.retention_secs
-        # a u64 expiry; retention so long that it would pass 2**64 never expires either
-        expires = 0 if retention is None else min(int(now // 1000) + retention, _NEVER)
-        self.log.append(data, split_entries(data), timestamps, metered, expires)
-        self.next_seq = seq
-        self.last_timestamp = prev
-        self.fencing_token, self.trim_point = token, trim
-        self.last_write = self._clock.now()
-        end = (seq, prev)
-        start = (first, timestamps[0])
-        result: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
-        persisted = self._store.persist_append(self, data, timestamps, metered, expires)
-        if persisted is None:
-            self._made_durable(end, token, trim)
-            result.set_result(Ack(start, end, self.tail))
-        else:
-            self._pending = persisted
-            done = functools.partial(self._persisted, start, end, token, trim, result)
-            persisted.add_done_callback(done)
-        return result, total
+        return _Encoded(b"".join(parts), offsets, timestamps, metered, total, token, trim)
 
     def _cipher_for(self, key: bytes | None) -> RecordCipher | None:
         if self.cipher is None:
