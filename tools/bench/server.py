@@ -6,8 +6,9 @@ with 1 KiB records in 1000-record session batches, records/s with 100-byte recor
 server CPU µs per appended 100-byte record (1000-record session batches), read
 catch-up MiB/s, unary append p50/p99, and resident memory holding N stored 100-byte
 records. Ratios compare s2-local with the baseline from the same run (a hypercorn app
-that speaks the protocol but stores nothing). Reads are measured as raw frames so the
-client's record decoding does not cap them.
+that speaks the protocol but stores nothing); the servers run in alternating rounds
+(``--rounds``, default 3) and each figure is the median of its rounds. Reads are
+measured as raw frames so the client's record decoding does not cap them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,18 +126,43 @@ def run_local(records: int, data_dir: str | None) -> tuple[dict[str, float], flo
         server.stop()
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the rounds."""
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    base, base_rss = run_baseline(args.records)
-    rows: list[tuple[str, dict[str, Any], float, float]] = []
-    mem, mem_rss, idle = run_local(args.records, None)
-    rows.append(("s2-local in memory", mem, mem_rss, idle))
-    with tempfile.TemporaryDirectory() as tmp:
-        disk, disk_rss, disk_idle = run_local(args.records, tmp)
-        wal = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
-    rows.append(("s2-local --data-dir", disk, disk_rss, disk_idle))
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "mem": [], "disk": []}
+    resident: dict[str, list[float]] = {k: [] for k in ("base", "mem", "mem0", "disk", "disk0")}
+    wal = 0.0
+    for _ in range(args.rounds):  # alternating, so that a slow spell of the machine hits all
+        result, idle = run_baseline(args.records)
+        runs["base"].append(result)
+        resident["base"].append(idle)
+        result, used, idle = run_local(args.records, None)
+        runs["mem"].append(result)
+        resident["mem"].append(used)
+        resident["mem0"].append(idle)
+        with tempfile.TemporaryDirectory() as tmp:
+            result, used, idle = run_local(args.records, tmp)
+            wal = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
+        runs["disk"].append(result)
+        resident["disk"].append(used)
+        resident["disk0"].append(idle)
+    mid = {k: statistics.median(v) for k, v in resident.items()}
+    base, base_rss = median_of(runs["base"]), mid["base"]
+    rows: list[tuple[str, dict[str, Any], float, float]] = [
+        ("s2-local in memory", median_of(runs["mem"]), mid["mem"], mid["mem0"]),
+        ("s2-local --data-dir", median_of(runs["disk"]), mid["disk"], mid["disk0"]),
+    ]
+    cpu_ratios = sorted(
+        m["cpu_us"] / b["cpu_us"] for m, b in zip(runs["mem"], runs["base"], strict=True)
+    )
+    print(f"medians of {args.rounds} alternating rounds")
     print(
         f"{'server':<22}{'append MiB/s':>13}{'100B rec/s':>12}{'µs CPU/rec':>11}"
         f"{'read MiB/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'RSS MiB':>9}"
@@ -158,6 +185,10 @@ def main() -> None:
             f"{'':>9}  (RSS +{rss - idle_rss:.0f} MiB over idle for "
             f"{args.records:,} stored 100-byte records)"
         )
+    print(
+        "in-memory CPU per record / baseline's, round by round: "
+        + ", ".join(f"{r:.2f}" for r in cpu_ratios)
+    )
     print(f"durable log size: {wal:.0f} MiB; os.cpu_count() = {os.cpu_count()}")
 
 

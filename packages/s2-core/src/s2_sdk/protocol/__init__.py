@@ -9,7 +9,7 @@
 - Limits: ``MAX_*`` constants.
 - HTTP/2: :func:`quiet_frames` and :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
 - Views of the same messages for hot paths: :data:`AppendInputView`, :data:`ReadBatchView`,
-  :data:`ReadBatchProbe` (headers as raw bytes), :data:`AppendInputShape` (what records have).
+  :data:`ReadBatchProbe` (headers as raw bytes).
 """
 
 from s2_sdk.protocol._compression import (
@@ -59,13 +59,12 @@ from s2_sdk.protocol._records import (
     metered_size,
     record_error,
 )
-from s2_sdk.protocol._views import AppendInputShape, AppendInputView, ReadBatchProbe, ReadBatchView
+from s2_sdk.protocol._views import AppendInputView, ReadBatchProbe, ReadBatchView
 
 __all__ = [
     "COMMAND_FENCE",
     "COMMAND_TRIM",
     "COMPRESSION_THRESHOLD",
-    "AppendInputShape",
     "AppendInputView",
     "H2_MAX_FRAME_SIZE",
     "MAX_BATCH_METERED_BYTES",

@@ -5,9 +5,6 @@ bytes of its counterpart in :mod:`pb`, but exposes a header as the raw bytes of 
 - :data:`AppendInputView` — ``AppendInput`` whose records' ``headers`` are
   ``repeated bytes``: a server reads and re-encodes headers without a message each.
 - :data:`ReadBatchView` — ``ReadBatch`` likewise: what a server stores and answers.
-- :data:`AppendInputShape` — ``AppendInput`` whose records declare only ``timestamp`` and
-  ``headers``: once its unknown fields are discarded, a batch whose records have neither
-  serializes to two bytes per record, which a server checks without visiting each record.
 - :data:`ReadBatchProbe` — ``ReadBatch`` whose records have ``headers`` as one optional
   ``bytes`` field (present when the record has any header): a client turns records
   without headers into objects without building a headers container for each.
@@ -21,7 +18,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-__all__ = ["AppendInputShape", "AppendInputView", "ReadBatchProbe", "ReadBatchView"]
+__all__ = ["AppendInputView", "ReadBatchProbe", "ReadBatchView"]
 
 _U64, _STRING, _BYTES, _MESSAGE = 4, 9, 12, 11  # FieldDescriptorProto.Type
 _SINGULAR, _REPEATED = 1, 3
@@ -54,9 +51,6 @@ def _classes() -> dict[str, Any]:
     _message(file, "AppendInputView", [("records", 1, _MESSAGE, _REPEATED, "AppendRecordView"),
                                        ("match_seq_num", 2, _U64, _SINGULAR, "?"),
                                        ("fencing_token", 3, _STRING, _SINGULAR, "?")])  # fmt: skip
-    _message(file, "AppendRecordShape", [("timestamp", 1, _U64, _SINGULAR, "?"),
-                                         ("headers", 2, _BYTES, _REPEATED, "")])  # fmt: skip
-    _message(file, "AppendInputShape", [("records", 1, _MESSAGE, _REPEATED, "AppendRecordShape")])
     _message(file, "SequencedRecordView", [("seq_num", 1, _U64, _SINGULAR, ""),
                                            ("timestamp", 2, _U64, _SINGULAR, ""),
                                            ("headers", 3, _BYTES, _REPEATED, ""),
@@ -73,12 +67,11 @@ def _classes() -> dict[str, Any]:
     pool.Add(file)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
-        for name in ("AppendInputView", "AppendInputShape", "ReadBatchView", "ReadBatchProbe")
+        for name in ("AppendInputView", "ReadBatchView", "ReadBatchProbe")
     }
 
 
 _CLASSES = _classes()
 AppendInputView: Any = _CLASSES["AppendInputView"]
-AppendInputShape: Any = _CLASSES["AppendInputShape"]
 ReadBatchView: Any = _CLASSES["ReadBatchView"]
 ReadBatchProbe: Any = _CLASSES["ReadBatchProbe"]

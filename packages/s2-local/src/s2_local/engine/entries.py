@@ -63,10 +63,13 @@ def entry(fields: bytes) -> bytes:
 
 def encode_plain(
     records: Sequence[Any], first_seq: int, timestamp: int
-) -> tuple[bytes, array[int], array[int], int]:
-    """Encode records that have only a body (no header, no timestamp of their own), from
-    ``first_seq`` on, all at ``timestamp``: (entries, their byte offsets (n + 1 values),
-    metered sizes, total metered size).
+) -> tuple[bytes, array[int], array[int], int, int]:
+    """Encode records as if they had only a body (no header, no timestamp of their own),
+    from ``first_seq`` on, all at ``timestamp``: (entries, their byte offsets (n + 1
+    values), metered sizes, total metered size, and the size of the records' own encoding
+    in an ``AppendInput`` had they only a body). That last size equals their actual encoded
+    size only when they have nothing but a body (anything else takes bytes), which tells
+    the caller whether the entries are right.
 
     The hot loop of an append; :func:`record_fields` and :func:`entry` say the same for one
     record (tests/local/test_entries.py holds the two to each other). Within a run of 128
@@ -83,7 +86,7 @@ def encode_plain(
     metered = array("I")
     meter = metered.append
     stamp = b"\x10" + varint(timestamp) if timestamp else b""
-    seq, i, n, pos = first_seq, 0, len(records), 0
+    seq, i, n, pos, incoming = first_seq, 0, len(records), 0, 0
     while i < n and seq < 128:  # one-byte sequence numbers: no run to share
         body = records[i].body
         _check_size(len(body))
@@ -92,21 +95,22 @@ def encode_plain(
         pos += len(encoded)
         mark(pos)
         meter(len(body) + 8)
+        incoming += _incoming(len(body))
         seq += 1
         i += 1
     while i < n:
         low = seq & 0x7F
         run = min(n - i, 128 - low)
         upper = varint(seq >> 7)
-        shapes: dict[int, tuple[bytes, bytes, int]] = {}
-        """(prefix, suffix, their length + 1) by body length, for this run."""
+        shapes: dict[int, tuple[bytes, bytes, int, int]] = {}
+        """(prefix, suffix, their length + 1, incoming size) by body length, for this run."""
         for r, low_byte in zip(records[i : i + run], _LOW_BYTES[low : low + run], strict=True):
             body = r.body
             size = len(body)
             shape = shapes.get(size)
             if shape is None:
                 shape = shapes[size] = _shape(upper, stamp, size)
-            prefix, suffix, fixed = shape
+            prefix, suffix, fixed, plain = shape
             push(prefix)
             push(low_byte)
             push(suffix)
@@ -114,9 +118,10 @@ def encode_plain(
             pos += fixed + size
             mark(pos)
             meter(size + 8)
+            incoming += plain
         seq += run
         i += run
-    return b"".join(parts), offsets, metered, sum(metered)
+    return b"".join(parts), offsets, metered, sum(metered), incoming
 
 
 _LOW_BYTES = [bytes((i | 0x80,)) for i in range(128)]
@@ -128,12 +133,19 @@ def _check_size(size: int) -> None:
         raise ApiError(ErrorCode.INVALID, "record must have metered size less than 1 MiB")
 
 
-def _shape(upper: bytes, stamp: bytes, size: int) -> tuple[bytes, bytes, int]:
-    """An entry's bytes around the low byte of its sequence number (see :func:`encode_plain`)."""
+def _shape(upper: bytes, stamp: bytes, size: int) -> tuple[bytes, bytes, int, int]:
+    """An entry's bytes around the low byte of its sequence number (see :func:`encode_plain`),
+    and the size of a record with that body alone in an ``AppendInput``."""
     _check_size(size)
     suffix = upper + stamp + (b"\x22" + varint(size) if size else b"")
     prefix = b"\x0a" + varint(2 + len(suffix) + size) + b"\x08"
-    return prefix, suffix, len(prefix) + 1 + len(suffix)
+    return prefix, suffix, len(prefix) + 1 + len(suffix), _incoming(size)
+
+
+def _incoming(size: int) -> int:
+    """The encoded size of an ``AppendInput.records`` entry whose record has only a body."""
+    record = 1 + len(varint(size)) + size if size else 0
+    return 1 + len(varint(record)) + record
 
 
 def _read_varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:

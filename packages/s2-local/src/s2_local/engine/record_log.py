@@ -91,7 +91,7 @@ class RecordLog:
         last.offsets.extend(map(base.__add__, offsets[1:]) if base else offsets[1:])
         last.timestamps.extend(timestamps)
         last.metered.extend(metered)
-        last.expires.extend([expires_at] * n)
+        last.expires.extend(array("Q", [expires_at]) * n)
         self.end += n
 
     def _chunk_index(self, seq: int) -> int:

@@ -23,7 +23,6 @@ from s2_sdk.protocol import (
     MAX_BATCH_RECORDS,
     MAX_FENCING_TOKEN_BYTES,
     MAX_RECORD_METERED_BYTES,
-    AppendInputShape,
     ErrorCode,
     command_of,
     metered_size,
@@ -40,6 +39,7 @@ from s2_local.engine.entries import (
     header_field,
     record_fields,
     split_entries,
+    varint,
 )
 from s2_local.engine.record_log import ReadSlice, RecordLog
 from s2_local.errors import ApiError, ConditionFailed
@@ -123,11 +123,15 @@ def _header(raw: bytes) -> tuple[int, bool, bytes]:
     return info
 
 
-def _only_bodies(inp: Any) -> bool:
-    """Whether no record of the batch has a header or a timestamp of its own."""
-    shape = AppendInputShape.FromString(inp.SerializeToString())
-    shape.DiscardUnknownFields()
-    return bool(shape.ByteSize() == 2 * len(inp.records))
+def _outside_records(inp: Any) -> int:
+    """The encoded size of an ``AppendInput``'s fields other than its records."""
+    size = 0
+    if inp.HasField("match_seq_num"):
+        size += 1 + len(varint(inp.match_seq_num))
+    if inp.HasField("fencing_token"):
+        token = len(inp.fencing_token.encode())
+        size += 1 + len(varint(token)) + token
+    return size
 
 
 def _full_check(headers: Any, body: bytes, size: int) -> bytes | None:
@@ -245,17 +249,24 @@ class Stream:
         cipher = self._cipher_for(key)
         now = self._clock.now_ms()
         first = self.next_seq
-        if cipher is None and _only_bodies(inp):
-            if self.config.timestamping.mode == "client-require":
-                raise ApiError(ErrorCode.INVALID, "record timestamp was required but was missing")
+        records = inp.records
+        batch = None
+        head = records[0]
+        if cipher is None and not head.headers and not head.HasField("timestamp"):
+            # Most likely a batch of bodies alone: encode it so, then check that it was one
+            # (its encoded size is then exactly what bodies alone take).
             timestamp = max(now, self.last_timestamp)
-            data, offsets, metered, total = encode_plain(inp.records, first, timestamp)
-            timestamps = array("Q", [timestamp]) * len(metered)
-            batch = _Encoded(
-                data, offsets, timestamps, metered, total, self.fencing_token, self.trim_point
-            )
-        else:
-            batch = self._encode(inp.records, cipher, now, commands)
+            data, offsets, metered, total, plain = encode_plain(records, first, timestamp)
+            if plain + _outside_records(inp) == inp.ByteSize():
+                if self.config.timestamping.mode == "client-require":
+                    raise ApiError(
+                        ErrorCode.INVALID, "record timestamp was required but was missing"
+                    )
+                timestamps = array("Q", [timestamp]) * len(metered)
+                token, trim = self.fencing_token, self.trim_point
+                batch = _Encoded(data, offsets, timestamps, metered, total, token, trim)
+        if batch is None:
+            batch = self._encode(records, cipher, now, commands)
         if batch.total > MAX_BATCH_METERED_BYTES:
             raise ApiError(
                 ErrorCode.INVALID, "record batch must not exceed a metered size of 1 MiB"
