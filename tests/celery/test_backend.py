@@ -25,7 +25,7 @@ from s2_local.pytest_plugin import S2TestServer
 from s2_local.server import ServerProcess
 from s2_sdk import BasinMetricSet, Record, metered_bytes
 from s2_sdk.sync import connect, read_records
-from support.celery_app import make_app
+from support.celery_app import make_app, tasks_app
 from support.rest import unique_basin
 
 BROKER = "redis://127.0.0.1:6379/15"
@@ -34,43 +34,7 @@ RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 @pytest.fixture
 def app(basin: str, s2_env: S2TestServer) -> Iterator[Celery]:
-    yield _app(basin, BROKER)
-
-
-def _app(basin: str, broker: str) -> Celery:
-    """An app storing results in S2, with the tasks the tests run."""
-    app = Celery(f"t{uuid.uuid4().hex[:6]}", broker=broker, backend=f"s2://{basin}/results")
-    app.conf.update(result_expires=3600, task_default_queue=f"q-{uuid.uuid4().hex[:8]}")
-
-    @app.task(name="add", shared=False)
-    def add(x: int, y: int) -> int:
-        return x + y
-
-    @app.task(name="slow", shared=False)
-    def slow(x: int) -> int:
-        time.sleep(1.0)
-        return x * 2
-
-    @app.task(name="boom", shared=False)
-    def boom() -> None:
-        raise ValueError("kaboom")
-
-    @app.task(name="total", shared=False)
-    def total(values: list[int]) -> int:
-        return sum(values)
-
-    @app.task(name="grow", bind=True, shared=False)
-    def grow(self: Any, x: int) -> int:
-        self.add_to_chord(add.s(x, 100))  # the chord waits for this extra part too
-        return x
-
-    @app.task(name="flaky", bind=True, shared=False, max_retries=3)
-    def flaky(self: Any, x: int) -> int:
-        if self.request.retries == 0:
-            raise self.retry(countdown=0.05)
-        return x
-
-    return app
+    yield tasks_app(basin, BROKER)
 
 
 @pytest.fixture
@@ -82,7 +46,7 @@ def worker(app: Celery) -> Iterator[None]:
 
 
 def test_with_a_rabbitmq_broker(basin: str, s2_env: S2TestServer) -> None:
-    app = _app(basin, RABBITMQ)
+    app = tasks_app(basin, RABBITMQ)
     # With the AMQP transport the worker's event loop may sleep up to 10 s between
     # checks for shutdown: Celery's default 10 s shutdown timeout is too tight.
     with start_worker(
@@ -236,11 +200,14 @@ def test_chord_counter_is_idempotent(app: Celery) -> None:
     backend = app.backend
     group_id = str(uuid.uuid4())
     key = backend.get_key_for_chord(group_id)
-    assert backend._count_part(key, b"part-1") == 1
-    assert backend._count_part(key, b"part-1") == 0  # the same part again: not counted
-    backend.set_chord_size(group_id, 3)  # recorded, and not a part
-    assert backend._count_part(key, b"part-2") == 2
-    assert backend.incr(key) == 3  # outside a chord part: a fresh part each call
+    assert backend._count_part(key, b"part-1") == (1, None)  # no size written: unknown
+    assert backend._count_part(key, b"part-1") == (0, None)  # the same part again: not counted
+    backend.set_chord_size(group_id, 7)  # recorded for inspection, and not a part
+    name = backend._name(key)
+    backend._counter_append(name, b"expect", b"3")  # what saving a chord's group writes
+    backend._counter_append(name, b"expect", b"2")  # sizes only grow: the largest holds
+    assert backend._count_part(key, b"part-2") == (2, 3)
+    assert backend.incr(key) == 3  # a fresh part each call
 
 
 class Prefork:
@@ -372,9 +339,9 @@ def test_chord_parts_are_counted_reading_each_record_once(app: Celery, basin: st
     backend = app.backend
     key = backend.get_key_for_chord(str(uuid.uuid4()))
     parts = [uuid.uuid4().hex.encode() for _ in range(300)]
-    counts = [backend._count_part(key, part) for part in parts]
+    counts = [backend._count_part(key, part)[0] for part in parts]
     assert counts == list(range(1, 301))
-    assert backend._count_part(key, parts[7]) == 0  # a repeat is still not counted
+    assert backend._count_part(key, parts[7])[0] == 0  # a repeat is still not counted
     with connect() as client:
         metrics = client.basin_metrics(basin, set=BasinMetricSet.READ_THROUGHPUT)
     read = sum(value for m in metrics for _, value in getattr(m, "values", []))

@@ -9,8 +9,46 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
+from typing import Any
 
 from celery import Celery
+
+
+def tasks_app(basin: str, broker: str) -> Celery:
+    """An app storing results in S2, with the tasks the tests run."""
+    app = Celery(f"t{uuid.uuid4().hex[:6]}", broker=broker, backend=f"s2://{basin}/results")
+    app.conf.update(result_expires=3600, task_default_queue=f"q-{uuid.uuid4().hex[:8]}")
+
+    @app.task(name="add", shared=False)
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @app.task(name="slow", shared=False)
+    def slow(x: int) -> int:
+        time.sleep(1.0)
+        return x * 2
+
+    @app.task(name="boom", shared=False)
+    def boom() -> None:
+        raise ValueError("kaboom")
+
+    @app.task(name="total", shared=False)
+    def total(values: list[int]) -> int:
+        return sum(values)
+
+    @app.task(name="grow", bind=True, shared=False)
+    def grow(self: Any, x: int) -> int:
+        self.add_to_chord(add.s(x, 100))  # the chord waits for this extra part too
+        return x
+
+    @app.task(name="flaky", bind=True, shared=False, max_retries=3)
+    def flaky(self: Any, x: int) -> int:
+        if self.request.retries == 0:
+            raise self.retry(countdown=0.05)
+        return x
+
+    return app
 
 
 def make_app() -> Celery:

@@ -2,7 +2,8 @@
 
 Runs unchanged on s2-core and on the published `s2-sdk` (same import name), so
 `client.py` can run it in both environments against one server and compare.
-Usage: python workloads.py ENDPOINT BASIN SCALE  → one JSON object on stdout.
+Usage: python workloads.py ENDPOINT BASIN SCALE [WORKLOAD ...] → one JSON object on
+stdout (default: every workload but ``read_floor``).
 """
 
 import asyncio
@@ -96,20 +97,44 @@ async def unary(s2, basin, n):
     }
 
 
-async def main(endpoint, basin, scale):
+async def read_floor(s2, basin, n):
+    """Latency of reading a one-record stream from its start (what a Celery ``get()`` of a
+    finished task asks S2 for)."""
+    stream = s2[basin]["floor"]
+    await stream.append(AppendInput(records=[Record(body=b"{}")]))
+    reads = []
+    for _ in range(n):
+        t = time.perf_counter()
+        batch = await stream.read(start=SeqNum(0), clamp_to_tail=True)
+        reads.append(time.perf_counter() - t)
+        assert len(batch.records) == 1
+    return {"p50_ms": _pct(reads, 0.5) * 1000, "p99_ms": _pct(reads, 0.99) * 1000}
+
+
+WORKLOADS = {
+    "producer": (producer, 100_000),
+    "producer_gather": (producer_gather, 100_000),
+    "session": (session, 100),
+    "catch_up": (catch_up, 100_000),
+    "unary": (unary, 500),
+    "read_floor": (read_floor, 500),
+}
+"""Each workload, with its size at scale 1 (catch_up reads what producer wrote)."""
+
+
+async def main(endpoint, basin, scale, names):
     out = {}
     async with S2("bench", endpoints=Endpoints(endpoint, endpoint)) as s2:
         await s2.create_basin(basin)
-        for name in ("producer", "gather", "session", "unary"):
+        for name in ("producer", "gather", "session", "unary", "floor"):
             await s2[basin].create_stream(name)
-        out["producer"] = await producer(s2, basin, int(100_000 * scale))
-        out["producer_gather"] = await producer_gather(s2, basin, int(100_000 * scale))
-        out["session"] = await session(s2, basin, int(100 * scale))
-        out["catch_up"] = await catch_up(s2, basin, int(100_000 * scale))
-        out["unary"] = await unary(s2, basin, int(500 * scale))
+        for name in names:
+            workload, size = WORKLOADS[name]
+            out[name] = await workload(s2, basin, max(1, int(size * scale)))
         await s2.delete_basin(basin)
     return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))))
+    chosen = sys.argv[4:] or [name for name in WORKLOADS if name != "read_floor"]
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), chosen))))

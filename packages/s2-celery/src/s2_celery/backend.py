@@ -14,28 +14,35 @@ of polling every half second.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import concurrent.futures
+import functools
 import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from celery import states
 from celery.backends.base import KeyValueStoreBackend
-from celery.exceptions import BackendStoreError, ImproperlyConfigured
+from celery.canvas import maybe_signature
+from celery.exceptions import BackendStoreError, ChordError, ImproperlyConfigured
 from celery.exceptions import TimeoutError as CeleryTimeoutError
-from celery.result import result_from_tuple
+from celery.result import GroupResult, allow_join_result, result_from_tuple
+from celery.utils.log import get_logger
+from s2_sdk import S2 as AsyncS2
 from s2_sdk import (
     AppendInput,
     ReadLimit,
     ReadUnwrittenError,
     Record,
     S2ClientError,
+    S2Error,
     S2ServerError,
     SeqNum,
     SeqNumMismatchError,
@@ -48,12 +55,15 @@ from s2_sdk.sync import S2, PerProcess, connect
 
 __all__ = ["S2Backend"]
 
+logger = get_logger(__name__)
+
 _MAX_VALUE = MAX_RECORD_METERED_BYTES - 256
 _clients: dict[tuple[str | None, str | None, str | None], PerProcess[S2]] = {}
 _clients_lock = threading.Lock()
 _LONG_POLL = 20
 _MAX_KNOWN_STREAMS = 10_000
 _MAX_CHORDS = 256
+_MGET_CONCURRENCY = 64
 
 
 class _KnownStreams:
@@ -90,6 +100,8 @@ class _ChordParts:
             self.position = 0
             self.first: dict[bytes, int] = {}
             self.firsts: list[int] = []
+            self.sizes: list[tuple[int, int]] = []
+            """(sequence number, the largest size written up to it), as sizes are read."""
 
         def add(self, part: bytes, seq_num: int) -> None:
             """A part appended at ``seq_num`` (parts are added in stream order)."""
@@ -97,6 +109,17 @@ class _ChordParts:
                 self.first[part] = seq_num
                 self.firsts.append(seq_num)
             self.position = seq_num + 1
+
+        def expect(self, size: int, seq_num: int) -> None:
+            """The chord's size, written at ``seq_num`` (sizes only grow: the largest holds)."""
+            largest = max(size, self.sizes[-1][1]) if self.sizes else size
+            self.sizes.append((seq_num, largest))
+            self.position = seq_num + 1
+
+        def size_at(self, seq_num: int) -> int | None:
+            """The chord's size as written before ``seq_num`` (None if none was)."""
+            i = bisect.bisect_left(self.sizes, (seq_num,))
+            return self.sizes[i - 1][1] if i else None
 
         def count_at(self, part: bytes, seq_num: int) -> int:
             """The distinct parts up to ``part``, appended at ``seq_num``; 0 if it was
@@ -122,6 +145,18 @@ class _ChordParts:
 
 
 _GONE = (ErrorCode.STREAM_NOT_FOUND, ErrorCode.STREAM_DELETION_PENDING)
+
+
+@dataclass(frozen=True)
+class _Creation:
+    """Whether a basin creates a missing stream when it is appended to, and when read."""
+
+    on_append: bool
+    on_read: bool
+
+
+_creations: dict[tuple[str | None, ...], _Creation] = {}
+"""What each basin does, by client configuration and basin name (asked once per process)."""
 
 
 class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
@@ -154,7 +189,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         self._client: PerProcess[S2] | None = None
         self._created = _KnownStreams()
         self._chord_parts = _ChordParts()
-        self._chord_part = threading.local()
+        self.apply_chord = self._save_chord  # the size goes with the group
         failure_expires = self.app.conf.get("result_failure_expires")
         self.failure_expires = (
             self.expires
@@ -175,11 +210,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         connections rather than opening their own.
         """
         if self._client is None:
-            key = (  # what connect() will use, so that different settings never share
-                self._token or os.environ.get("S2_ACCESS_TOKEN"),
-                self._account or os.environ.get("S2_ACCOUNT_ENDPOINT"),
-                self._basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT"),
-            )
+            key = self._client_key
             with _clients_lock:
                 holder = _clients.get(key)
                 if holder is None:
@@ -187,39 +218,97 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             self._client = holder
         return self._client.get()
 
+    @property
+    def _client_key(self) -> tuple[str | None, str | None, str | None]:
+        """What :func:`~s2_sdk.sync.connect` will use, so that different settings never
+        share a client."""
+        return (
+            self._token or os.environ.get("S2_ACCESS_TOKEN"),
+            self._account or os.environ.get("S2_ACCOUNT_ENDPOINT"),
+            self._basin_endpoint or os.environ.get("S2_BASIN_ENDPOINT"),
+        )
+
+    @property
+    def _creation(self) -> _Creation:
+        """How the basin creates streams, asked once per process and configuration.
+
+        With ``create_stream_on_append`` a result is stored with one append that creates
+        its stream (with the retention the task needs, sent along); with
+        ``create_stream_on_read`` too, a ``get()`` that comes first creates it and waits.
+        Without them, each task's stream is created as the task is sent: one more request
+        per task, and a warning says what to configure.
+        """
+        key = (*self._client_key, self.basin)
+        creation = _creations.get(key)
+        if creation is None:
+            try:
+                config = self.client.get_basin_config(self.basin)
+                creation = _Creation(
+                    bool(config.create_stream_on_append), bool(config.create_stream_on_read)
+                )
+            except S2Error as e:
+                logger.warning("s2-celery: cannot read basin %r's config: %s", self.basin, e)
+                creation = _Creation(on_append=False, on_read=False)
+            if not creation.on_append:
+                logger.warning(
+                    "s2-celery: basin %r does not create streams on append, so every task costs"
+                    " one more request to S2 (its result stream is created as the task is sent)."
+                    " Reconfigure the basin with create_stream_on_append and"
+                    " create_stream_on_read set to true (S2.reconfigure_basin, or the s2 CLI).",
+                    self.basin,
+                )
+            _creations[key] = creation
+        return creation
+
     def _name(self, key: bytes | str) -> str:
         text = key.decode() if isinstance(key, bytes) else key
         return f"{self.prefix}/{text}"
 
     def _stream_config(self, expires: Any) -> StreamConfig:
+        """A result stream's config: retention ``expires`` (seconds or a timedelta; falsy:
+        forever), deleted a minute after it empties."""
         seconds = int(expires.total_seconds()) if hasattr(expires, "total_seconds") else expires
         if not seconds:
             return StreamConfig(retention_policy="infinite")
         return StreamConfig(retention_policy=int(seconds), delete_on_empty_min_age=60)
 
-    def _ensure(self, name: str, expires: Any = None) -> bool:
+    @functools.cached_property
+    def _usual_config(self) -> StreamConfig:
+        """The config of result streams (``result_expires``)."""
+        return self._stream_config(self.expires)
+
+    @property
+    def _read_config(self) -> StreamConfig | None:
+        """What reads send as ``s2-stream-config``: where the basin creates streams on read,
+        a stream a read creates gets the usual config (None elsewhere)."""
+        return self._usual_config if self._creation.on_read else None
+
+    def _ensure(self, name: str, config: StreamConfig | None = None) -> bool:
         """Create the stream unless known to exist; whether this call created it.
 
-        Its retention is ``expires`` (seconds or a timedelta), else ``result_expires``.
+        Its config is ``config``, else :attr:`_usual_config`.
         """
         if name in self._created:
             return False
-        config = self._stream_config(self.expires if expires is None else expires)
+        config = config or self._usual_config
         created = self.client[self.basin].create_stream_if_missing(name, config=config)
         self._created.add(name)
         return created
 
     def on_task_call(self, producer: Any, task_id: str) -> dict[str, Any]:
-        """As a task is sent, create its result stream in the background.
+        """As a task is sent, create its result stream in the background, unless the
+        basin creates streams on append (see :attr:`_creation`).
 
         The worker then stores the result with a single append, and a client that
         waits finds the stream there to long-poll. Best effort: sending never waits
         for it or fails because of it (the worker creates the stream if need be).
         """
+        if self._creation.on_append:
+            return {}  # the worker's append creates it
         name = self._name(self.get_key_for_task(task_id))
         if name in self._created:
             return {}
-        config = self._stream_config(self.expires)
+        config = self._usual_config
         try:
             creating = self.client.submit(
                 lambda s2: s2[self.basin].create_stream(name, config=config)
@@ -242,25 +331,45 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
 
     # -- key/value primitives --------------------------------------------------------
 
-    def _last(self, name: str) -> Any:
+    async def _read_last(self, s2: AsyncS2, name: str, config: StreamConfig | None) -> Any:
+        """The last record of a stream (None when it is empty or missing); ``config`` is
+        :attr:`_read_config` (asked for on the caller's thread: it may make a request)."""
+        stream = s2[self.basin][name]
         try:
-            records = self.client[self.basin][name].read(start=TailOffset(1)).records
+            batch = await stream.read(start=TailOffset(1), stream_config=config)
         except ReadUnwrittenError:
             return None
         except S2ServerError as e:
             if e.code in _GONE:
                 return None
             raise
-        return records[-1] if records else None
+        return batch.records[-1] if batch.records else None
+
+    def _last(self, name: str) -> Any:
+        config = self._read_config
+        return self.client.submit(lambda s2: self._read_last(s2, name, config)).result()
 
     def get(self, key: bytes | str) -> bytes | None:
         """The latest value stored under ``key`` (None when there is none)."""
-        record = self._last(self._name(key))
-        return None if record is None else record.body
+        return self.mget([key])[0]
 
     def mget(self, keys: list[bytes | str]) -> list[bytes | None]:
-        """Values for several keys, in order."""
-        return [self.get(k) for k in keys]
+        """Values for several keys, in order: read concurrently (``_MGET_CONCURRENCY`` at a
+        time) over the process's connections, as Redis answers an ``MGET`` in one command."""
+        names = [self._name(k) for k in keys]
+        config = self._read_config
+
+        async def values(s2: AsyncS2) -> list[bytes | None]:
+            limit = asyncio.Semaphore(_MGET_CONCURRENCY)
+
+            async def value(name: str) -> bytes | None:
+                async with limit:
+                    record = await self._read_last(s2, name, config)
+                return None if record is None else bytes(record.body)
+
+            return list(await asyncio.gather(*(value(n) for n in names)))
+
+        return self.client.submit(values).result()
 
     def set(self, key: bytes | str, value: bytes | str) -> None:
         """Store a value (as a SUCCESS-state record)."""
@@ -300,10 +409,12 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             )
         name = self._name(key)
         failed = state == states.FAILURE and self.failure_expires != self.expires
-        expires = self.failure_expires if failed else None
+        config = self._stream_config(self.failure_expires) if failed else self._usual_config
         group = key_is_group(key)
-        # a task's stream was usually created when the task was sent (on_task_call)
-        created = self._ensure(name, expires) if group else False
+        # Where the basin creates streams on append, the append creates it (with ``config``);
+        # elsewhere a task's stream was usually created as the task was sent (on_task_call).
+        creates = self._creation.on_append
+        created = self._ensure(name, config) if group and not creates else False
         record = Record(body=body, headers=[(b"state", state.encode())])
 
         def unless_succeeded(last: Any) -> Record | None:
@@ -314,20 +425,21 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         def append() -> bool:
             # a task's stream is usually empty here: its first state is also its last
             return self._compare_and_append(
-                name, unless_succeeded, read_last=not group, tail=None if group else 0
+                name,
+                unless_succeeded,
+                read_last=not group,
+                tail=None if group else 0,
+                config=config if creates else None,
             )
 
         try:
             appended = append()
         except S2ServerError as e:
-            if group or e.code not in _GONE:
+            if e.code not in _GONE or (group and not creates):
                 raise
-            created = self._ensure(name, expires)
+            created = self._ensure(name, config)
             appended = append()
-        if not appended:
-            return
-        if failed and not created:  # the task's stream began with the usual retention
-            config = self._stream_config(self.failure_expires)
+        if appended and failed and not created:  # it may have begun with the usual retention
             self.client[self.basin].reconfigure_stream(name, config=config)
 
     def _compare_and_append(
@@ -337,13 +449,15 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         *,
         read_last: bool = True,
         tail: int | None = None,
+        config: StreamConfig | None = None,
     ) -> bool:
         """Append ``build(last record)`` only at the tail it was built from, retrying races.
 
         ``build`` sees the stream's last record (None when empty, or when ``read_last``
         is False) and returns None to append nothing. ``tail`` is a guess to try first
         (0: the stream is most likely empty), saving a read when right and costing one
-        rejected append when wrong. Returns whether it appended.
+        rejected append when wrong. ``config`` goes with the append, for the basin to
+        create the stream with. Returns whether it appended.
         """
         stream = self.client[self.basin][name]
         last = None
@@ -358,7 +472,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             if record is None:
                 return False
             try:
-                stream.append(AppendInput([record], match_seq_num=tail))
+                stream.append(AppendInput([record], match_seq_num=tail, stream_config=config))
                 return True
             except SeqNumMismatchError:
                 tail = None
@@ -374,35 +488,79 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
 
     # -- chords ----------------------------------------------------------------------
 
-    def on_chord_part_return(self, request: Any, state: str, result: Any, **kwargs: Any) -> Any:
-        """Count this part of a chord (natively, without ``chord_unlock`` polling).
+    def _save_chord(self, header_result_args: Any, body: Any, **kwargs: Any) -> None:
+        """Save a chord's group, then its size in its counter stream, before any part is
+        sent (Celery's ``apply_chord`` for backends that count parts)."""
+        self.ensure_chords_allowed()
+        group = self.app.GroupResult(*header_result_args)
+        group.save(backend=self)
+        name = self._name(self.get_key_for_chord(group.id))
+        self._counter_append(name, b"expect", str(len(group.results)).encode())
 
-        The part is counted first and the group restored after, uncached: every part
-        counted so far was in the group before it was even sent (``add_to_chord``
-        extends the group first), so the chord fires exactly when the count reaches
-        the group's size, however many parts were added while it ran.
+    def on_chord_part_return(self, request: Any, state: str, result: Any, **kwargs: Any) -> None:
+        """Count this part of a chord; the part that completes it joins the group's
+        results and sends the chord's body (natively: no ``chord_unlock`` polling).
+
+        A part costs two requests (its count appended, the counts since this process's
+        last look read) and no read of the group: the chord's size is in its counter
+        stream too, written before any part was sent and raised by ``add_to_chord``
+        before the part that adds is counted, so the count reaches the size exactly
+        once, with the last part.
         """
         gid = getattr(request, "group", None)
-        if gid:
-            part = (getattr(request, "id", None) or uuid.uuid4().hex).encode()
-            self._chord_part.count = self._count_part(self.get_key_for_chord(gid), part)
-            self._cache.pop(gid, None)
+        if not gid:
+            return
+        part = (getattr(request, "id", None) or uuid.uuid4().hex).encode()
+        key = self.get_key_for_chord(gid)
+        count, size = self._count_part(key, part)
+        if count == 0:
+            return  # counted before: a retried or repeated delivery
+        self._cache.pop(gid, None)  # add_to_chord may have extended it
+        group = None
+        if size is None:  # saved by an s2-celery that wrote no size
+            group = GroupResult.restore(gid, backend=self)
+            size = len(group) if group is not None else None
+        if size is None or count < size:
+            return
+        if count > size:
+            logger.warning("chord %s: part %s counted past the size %d", gid, part, size)
+            return
+        self._complete_chord(gid, key, request, group)
+
+    def _complete_chord(self, gid: str, key: str, request: Any, group: Any) -> None:
+        """Join a complete chord's results and send its body with them."""
+        callback = maybe_signature(request.chord, app=self.app)
+        group = group or GroupResult.restore(gid, backend=self)
+        if group is None:
+            self.chord_error_from_stack(callback, ChordError(f"group {gid} no longer exists"))
+            return
         try:
-            return super().on_chord_part_return(request, state, result, **kwargs)
+            with allow_join_result():
+                values = group.join_native(
+                    timeout=self.app.conf.result_chord_join_timeout, propagate=True
+                )
+        except Exception as e:
+            failed = next((r.id for r in group.results if r.failed()), None)
+            reason = f"dependency {failed} raised {e!r}" if failed else repr(e)
+            self.chord_error_from_stack(callback, ChordError(reason))
+        else:
+            try:
+                callback.delay(values)
+            except Exception as e:
+                self.chord_error_from_stack(callback, ChordError(f"callback error: {e!r}"))
         finally:
-            self._chord_part.count = None
+            group.delete(backend=self)
+            self.delete(key)
 
     def incr(self, key: bytes | str) -> int:
-        """The chord counter after this part (see :meth:`_count_part`)."""
-        count = getattr(self._chord_part, "count", None)
-        if count is not None:  # counted by on_chord_part_return already
-            return int(count)
-        return self._count_part(key, uuid.uuid4().hex.encode())
+        """Count one more part of a chord counter (see :meth:`_count_part`)."""
+        return self._count_part(key, uuid.uuid4().hex.encode())[0]
 
-    def _count_part(self, key: bytes | str, part: bytes) -> int:
-        """Append ``part`` to a chord counter; the distinct parts up to and including it.
+    def _count_part(self, key: bytes | str, part: bytes) -> tuple[int, int | None]:
+        """Append ``part`` to a chord counter: (the distinct parts up to and including it,
+        the chord's size then, None if no size was written).
 
-        A retried or duplicated append of a part already counted returns 0, so a chord
+        A retried or duplicated append of a part already counted counts 0, so a chord
         can neither fire early nor fire twice. Each process reads a counter stream once,
         from where it last left off: an n-part chord costs O(n) bytes read per process,
         not O(n²).
@@ -419,16 +577,22 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                 for r in batch.records:
                     if r.headers[:1] == [(b"part", r.body)]:
                         seen.add(r.body, r.seq_num)
+                    elif r.headers[:1] == [(b"expect", r.body)]:
+                        seen.expect(int(r.body), r.seq_num)
                 seen.position = batch.records[-1].seq_num + 1 if batch.records else seq_num
             if seen.position == seq_num:
                 seen.add(part, seq_num)  # the next count need not read it
-            return seen.count_at(part, seq_num)
+            return seen.count_at(part, seq_num), seen.size_at(seq_num)
 
     def _counter_append(self, name: str, kind: bytes, value: bytes) -> int:
         """Append a ``kind: value`` record to a chord counter stream; its seq num."""
-        self._ensure(name)
-        record = Record(body=value, headers=[(kind, value)])
-        return self.client[self.basin][name].append(AppendInput([record])).start.seq_num
+        config = None
+        if self._creation.on_append:
+            config = self._usual_config
+        else:
+            self._ensure(name)
+        inp = AppendInput([Record(body=value, headers=[(kind, value)])], stream_config=config)
+        return self.client[self.basin][name].append(inp).start.seq_num
 
     def add_to_chord(self, group_id: str, result: Any) -> None:
         """Make ``result``'s task one more part of the running chord ``group_id``.
@@ -439,17 +603,23 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         and its body receives its result too.
         """
 
+        size = 0
+
         def extended(last: Any) -> Record:
+            nonlocal size
             if last is None:
                 raise ValueError(f"chord {group_id} has no saved group to add to")
             group = result_from_tuple(self.decode(last.body)["result"], self.app)
             if result.id not in {r.id for r in group.results}:
                 group.results.append(result)
+            size = len(group.results)
             body = _as_bytes(self.encode({"result": group.as_tuple()}))
             return Record(body=body, headers=[(b"state", states.SUCCESS.encode())])
 
         self._compare_and_append(self._name(self.get_key_for_group(group_id)), extended)
         self._cache.pop(group_id, None)
+        counter = self._name(self.get_key_for_chord(group_id))
+        self._counter_append(counter, b"expect", str(size).encode())
 
     def set_chord_size(self, group_id: str, chord_size: int) -> None:
         """Record the chord's size in its counter stream, for inspection.
@@ -484,6 +654,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         meta: dict[str, Any] = {"status": states.PENDING, "result": None}
         position = 0  # the next record to wait for
         missing = False  # the stream is known not to exist yet
+        config = self._read_config  # where reads create streams, the first read creates it
         while meta["status"] not in states.READY_STATES:
             if on_interval:
                 on_interval()
@@ -496,7 +667,7 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
                     self._ensure(name)  # so that the read below can wait on it
                     missing = False
                 batch = self.client[self.basin][name].read(
-                    start=SeqNum(position), clamp_to_tail=True, wait=wait
+                    start=SeqNum(position), clamp_to_tail=True, wait=wait, stream_config=config
                 )
             except (S2ServerError, S2ClientError) as e:
                 if isinstance(e, S2ServerError) and e.code in _GONE:
