@@ -210,6 +210,17 @@ def test_chord_counter_is_idempotent(app: Celery) -> None:
     assert backend.incr(key) == 3  # a fresh part each call
 
 
+def test_chord_parts_too_early_to_complete_are_not_read(app: Celery) -> None:
+    backend = app.backend
+    key = backend.get_key_for_chord(str(uuid.uuid4()))
+    backend._counter_append(backend._name(key), b"expect", b"4")  # as saving the chord does
+    counts = [backend._count_part(key, f"p{i}".encode(), exact=False) for i in range(1, 5)]
+    # the first part learns the size; the next two cannot complete the chord and read
+    # nothing; the fourth may, and counts exactly
+    assert counts == [(1, 4), (None, 4), (None, 4), (4, 4)]
+    assert backend._count_part(key, b"p4", exact=False) == (0, 4)  # repeated: not counted
+
+
 class Prefork:
     """``support.celery_app`` on a fresh queue, and real prefork workers for it."""
 

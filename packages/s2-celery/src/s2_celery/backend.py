@@ -501,18 +501,20 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         """Count this part of a chord; the part that completes it joins the group's
         results and sends the chord's body (natively: no ``chord_unlock`` polling).
 
-        A part costs two requests (its count appended, the counts since this process's
-        last look read) and no read of the group: the chord's size is in its counter
-        stream too, written before any part was sent and raised by ``add_to_chord``
-        before the part that adds is counted, so the count reaches the size exactly
-        once, with the last part.
+        A part costs one request (its count appended) besides its result, and never reads
+        the group: the chord's size is in its counter stream too, written before any part
+        was sent and raised by ``add_to_chord`` before the part that adds is counted, so
+        the count reaches the size exactly once, with the last part. Only parts that may
+        be that one read the counts (see :meth:`_count_part`).
         """
         gid = getattr(request, "group", None)
         if not gid:
             return
         part = (getattr(request, "id", None) or uuid.uuid4().hex).encode()
         key = self.get_key_for_chord(gid)
-        count, size = self._count_part(key, part)
+        count, size = self._count_part(key, part, exact=False)
+        if count is None:
+            return  # too early in the stream to complete the chord
         if count == 0:
             return  # counted before: a retried or repeated delivery
         self._cache.pop(gid, None)  # add_to_chord may have extended it
@@ -554,21 +556,29 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
 
     def incr(self, key: bytes | str) -> int:
         """Count one more part of a chord counter (see :meth:`_count_part`)."""
-        return self._count_part(key, uuid.uuid4().hex.encode())[0]
+        return int(self._count_part(key, uuid.uuid4().hex.encode())[0] or 0)
 
-    def _count_part(self, key: bytes | str, part: bytes) -> tuple[int, int | None]:
+    def _count_part(
+        self, key: bytes | str, part: bytes, *, exact: bool = True
+    ) -> tuple[int | None, int | None]:
         """Append ``part`` to a chord counter: (the distinct parts up to and including it,
         the chord's size then, None if no size was written).
 
         A retried or duplicated append of a part already counted counts 0, so a chord
         can neither fire early nor fire twice. Each process reads a counter stream once,
         from where it last left off: an n-part chord costs O(n) bytes read per process,
-        not O(n²).
+        not O(n²). Unless ``exact``, a part appended too early to complete the chord is
+        not counted (None): a size is always the stream's first record, so no more parts
+        than the part's sequence number precede it, and while that is below the size
+        this process knows (sizes only grow), the count cannot reach the size.
         """
         name = self._name(key)
         seq_num = self._counter_append(name, b"part", part)
-        stream = self.client[self.basin][name]
         seen = self._chord_parts[name]
+        known = seen.size_at(seen.position)
+        if not exact and known is not None and seq_num < known:
+            return None, known
+        stream = self.client[self.basin][name]
         with seen.lock:
             while seen.position < seq_num:
                 batch = stream.read(
