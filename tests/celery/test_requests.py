@@ -71,7 +71,9 @@ def _retention(basin: str, task_id: str) -> Any:
 def test_two_requests_per_task_where_the_basin_creates_streams(env: Server) -> None:
     basin = _basin(on_append=True, on_read=True)
     app = tasks_app(basin, BROKER)
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False):
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING"
+    ):
         assert app.tasks["add"].delay(1, 1).get(timeout=20) == 2  # connections, basin config
         before = _requests(env)
         results = [app.tasks["add"].delay(i, i) for i in range(20)]

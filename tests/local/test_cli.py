@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
+import httpx
 from s2_local.cli import _parser
-from s2_local.server import ServerProcess
 
 
 def test_every_flag_is_documented() -> None:
@@ -20,9 +22,25 @@ def test_every_flag_is_documented() -> None:
         assert action.help and len(action.help) > 15, action.option_strings
 
 
-def test_it_prints_where_it_listens_and_the_exports() -> None:
-    server = ServerProcess().start()  # it parses the S2_ACCOUNT_ENDPOINT export line
+def test_it_prints_where_it_listens_the_exports_and_the_console() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s2_local", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert server.endpoint == f"http://127.0.0.1:{server.port}"
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(5)]
+        endpoint = lines[0].split()[2]
+        assert httpx.get(f"{endpoint}/console").status_code == 200
     finally:
-        server.stop()
+        proc.terminate()
+        proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert lines[0] == f"s2-local serving {endpoint} (in memory). For clients:"
+    assert lines[1:3] == [
+        f"export S2_ACCOUNT_ENDPOINT={endpoint}",
+        f"export S2_BASIN_ENDPOINT={endpoint}",
+    ]
+    assert lines[4] == f"Console: {endpoint}/console (basins, streams and live records)"

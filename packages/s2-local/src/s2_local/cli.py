@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> None:
             exports.append(("SSL_CERT_FILE", str(generated.ca_file)))
         for name, value in exports:
             print(f"export {name}={value}", flush=True)
+        print(f"Console: {endpoint}/console (basins, streams and live records)", flush=True)
         if generated is not None:
             print(
                 f"TLS with a generated certificate; its CA is {generated.ca_file}, SHA-256 "

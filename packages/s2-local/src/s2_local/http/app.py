@@ -26,6 +26,7 @@ from s2_local.http.asgi import (
     respond,
     respond_error,
 )
+from s2_local.http.console import ConsoleHandlers
 from s2_local.http.control_plane import BasinHandlers, StreamHandlers
 from s2_local.http.cors import Cors
 from s2_local.http.data_plane import RecordHandlers
@@ -71,6 +72,7 @@ class S2App:
                 "streams": StreamHandlers(account),
                 "records": RecordHandlers(account, self.drain),
                 "admin": AdminHandlers(account),
+                "console": ConsoleHandlers(),
             }
         )
 

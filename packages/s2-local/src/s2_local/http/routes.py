@@ -34,6 +34,12 @@ ROUTES = (
     Route("GET", "/ping", "status.ok"),
     Route("HEAD", "/ping", "status.ok"),
     Route("GET", "/metrics", "status.prometheus"),
+    Route("GET", "/", "console.root"),
+    Route("GET", "/console", "console.page"),
+    Route("GET", "/console/static/{file}", "console.asset"),  # before: not a basin name
+    Route("GET", "/console/{basin}", "console.page"),
+    Route("GET", "/console/{basin}/{stream}", "console.page"),
+    Route("GET", "/console/{basin}/{stream}/{seq_num}", "console.page"),
     Route("GET", "/v1/basins", "basins.list"),
     Route("POST", "/v1/basins", "basins.create"),
     Route("GET", "/v1/basins/{basin}", "basins.get"),
