@@ -152,6 +152,22 @@ def test_browse_tail_live_and_append(
     _wait(browser, lambda b: '"item": "tea"' in _text(b, "#record"))
     shot("record")
 
+    with connect("x", server.endpoint) as client:
+        stamp = client[basin][stream].read(start=SeqNum(2)).records[0].timestamp
+    browser.get(f"{server.endpoint}/console/{basin}/orders%2Feu?timestamp={stamp}&view=hex")
+    _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#records tr[data-seq]"))
+    shown = [
+        e.get_attribute("data-seq")
+        for e in browser.find_elements(By.CSS_SELECTOR, "#records tr[data-seq]")
+    ]
+    assert shown[0] == "2" and "74 79 70 65 64 20 69 6e" in _text(browser, "#records")  # "typed in"
+    browser.find_element(By.CSS_SELECTOR, "#trim-form input").send_keys("2")
+    browser.find_element(By.CSS_SELECTOR, "#trim-form button").click()
+    assert _wait(browser, lambda b: _text(b, "#trim-error")) == "Trimmed below 2."
+    with connect("x", server.endpoint) as client:
+        kept = client[basin][stream].read(start=SeqNum(0), clamp_to_tail=True).records
+    assert [r.seq_num for r in kept][:2] == [2, 3]  # 0 and 1 trimmed; the trim is a record
+
 
 def test_bad_input_shows_the_servers_error(
     server: Server, browser: WebDriver, shot: Callable[[str], None]
