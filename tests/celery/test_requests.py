@@ -14,6 +14,7 @@ import httpx
 import pytest
 from celery import states
 from celery.contrib.testing.worker import start_worker
+from celery.result import AsyncResult, GroupResult
 from prometheus_client.parser import text_string_to_metric_families
 from s2_celery import S2Backend
 from s2_local.server import Server
@@ -139,3 +140,20 @@ def test_a_basin_that_does_not_create_streams_is_named_in_a_warning(
     warned = [r.getMessage() for r in caplog.records if r.name == "s2_celery.backend"]
     assert len(warned) == 1
     assert basin in warned[0] and "create_stream_on_append" in warned[0]
+
+
+def test_a_group_saved_where_appends_create_streams_gets_the_backends_retention(
+    env: Server,
+) -> None:
+    basin = _basin(on_append=True, on_read=True)
+    app = tasks_app(basin, BROKER)
+    backend = S2Backend(app=app, url=app.conf.result_backend)
+    group = GroupResult(str(uuid.uuid4()), [AsyncResult(str(uuid.uuid4()), app=app)], app=app)
+    backend.save_group(group.id, group)
+    backend.save_group(group.id, group)  # saved again: replaced, not refused
+    with connect() as client:
+        name = f"results/celery-taskset-meta-{group.id}"
+        assert client[basin].get_stream_config(name).retention_policy == 3600
+        assert client[basin][name].check_tail().seq_num == 2
+    backend._cache.clear()
+    assert backend.restore_group(group.id).results[0].id == group.results[0].id

@@ -423,12 +423,14 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             return record
 
         def append() -> bool:
-            # a task's stream is usually empty here: its first state is also its last
+            # The stream is usually empty here (a task's first state is also its last, a
+            # group is saved once), and where the append creates it, it does so with
+            # ``config`` (a check-tail first would create it with the basin's defaults).
             return self._compare_and_append(
                 name,
                 unless_succeeded,
                 read_last=not group,
-                tail=None if group else 0,
+                tail=0,
                 config=config if creates else None,
             )
 

@@ -33,11 +33,15 @@ def _encode_varint(value: int) -> bytes:
 _SMALL = 1 << 14
 _VARINTS = [_encode_varint(i) for i in range(_SMALL)]
 """Every one- and two-byte varint, looked up instead of computed."""
+_CONTINUED = [bytes((i & 0x7F | 0x80, i >> 7 | 0x80)) for i in range(_SMALL)]
+"""The first two bytes of a varint of 2**14 or more, by its low 14 bits."""
 
 
 def varint(value: int) -> bytes:
-    """The protobuf varint encoding of a non-negative int."""
-    return _VARINTS[value] if value < _SMALL else _encode_varint(value)
+    """The protobuf varint encoding of a non-negative int (14 bits per table lookup)."""
+    if value < _SMALL:
+        return _VARINTS[value]
+    return _CONTINUED[value & 0x3FFF] + varint(value >> 14)
 
 
 def header_field(raw: bytes) -> bytes:
