@@ -51,7 +51,7 @@ from s2_sdk import (
     is_retryable,
 )
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, ErrorCode
-from s2_sdk.sync import S2, PerProcess, connect
+from s2_sdk.sync import S2, PerProcess, background, connect
 
 __all__ = ["S2Backend"]
 
@@ -346,12 +346,12 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
         return batch.records[-1] if batch.records else None
 
     def _last(self, name: str) -> Any:
-        config = self._read_config
-        return self.client.submit(lambda s2: self._read_last(s2, name, config)).result()
+        return background().run(self._read_last(self.client.client(), name, self._read_config))
 
     def get(self, key: bytes | str) -> bytes | None:
         """The latest value stored under ``key`` (None when there is none)."""
-        return self.mget([key])[0]
+        record = self._last(self._name(key))
+        return None if record is None else record.body
 
     def mget(self, keys: list[bytes | str]) -> list[bytes | None]:
         """Values for several keys, in order: read concurrently (``_MGET_CONCURRENCY`` at a
@@ -365,11 +365,11 @@ class S2Backend(KeyValueStoreBackend):  # type: ignore[misc]
             async def value(name: str) -> bytes | None:
                 async with limit:
                     record = await self._read_last(s2, name, config)
-                return None if record is None else bytes(record.body)
+                return None if record is None else record.body
 
             return list(await asyncio.gather(*(value(n) for n in names)))
 
-        return self.client.submit(values).result()
+        return background().run(values(self.client.client()))
 
     def set(self, key: bytes | str, value: bytes | str) -> None:
         """Store a value (as a SUCCESS-state record)."""

@@ -89,11 +89,12 @@ class _S2Export(Generic[Unit]):
 
     def __init__(
         self,
-        basin: str | None,
-        stream: str | None,
-        encoding: Encoding | None,
-        timeout: float | None,
-        client: S2 | None,
+        basin: str | None = None,
+        stream: str | None = None,
+        *,
+        encoding: Encoding | None = None,
+        timeout: float | None = None,
+        client: S2 | None = None,
     ) -> None:
         env = os.environ.get
         kind = self.signal.upper()
@@ -259,17 +260,6 @@ class S2SpanExporter(_S2Export[ReadableSpan], SpanExporter):
 
     signal = "traces"
 
-    def __init__(
-        self,
-        basin: str | None = None,
-        stream: str | None = None,
-        *,
-        encoding: Encoding | None = None,
-        timeout: float | None = None,
-        client: S2 | None = None,
-    ) -> None:
-        super().__init__(basin, stream, encoding, timeout, client)
-
     def _encode(self, units: list[ReadableSpan]) -> bytes:
         if self.encoding == "otlp-proto":
             # ExportTraceServiceRequest and TracesData share field 1 (resource_spans).
@@ -295,17 +285,6 @@ class S2LogExporter(_S2Export[Any], _LogExporter):
     """
 
     signal = "logs"
-
-    def __init__(
-        self,
-        basin: str | None = None,
-        stream: str | None = None,
-        *,
-        encoding: Encoding | None = None,
-        timeout: float | None = None,
-        client: S2 | None = None,
-    ) -> None:
-        super().__init__(basin, stream, encoding, timeout, client)
 
     def _encode(self, units: list[Any]) -> bytes:
         if self.encoding == "otlp-proto":
@@ -359,7 +338,7 @@ class S2MetricExporter(_S2Export[_MetricUnit], MetricExporter):
         preferred_temporality: dict[type, AggregationTemporality] | None = None,
         preferred_aggregation: dict[type, Aggregation] | None = None,
     ) -> None:
-        _S2Export.__init__(self, basin, stream, encoding, timeout, client)
+        _S2Export.__init__(self, basin, stream, encoding=encoding, timeout=timeout, client=client)
         MetricExporter.__init__(
             self,
             preferred_temporality=preferred_temporality or _temporality_from_env(),

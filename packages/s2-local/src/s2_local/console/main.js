@@ -201,8 +201,8 @@ async function basinView(basin) {
   ]);
   const rows = listing.streams.map((s) => {
     const tail = el("td", { class: "note" }, "…");
-    call("GET", `/v1/streams/${encodeURIComponent(s.name)}/records/tail`, { basin })
-      .then(({ tail: t }) => { tail.textContent = `${t.seq_num}`; })
+    tailOf(basin, s.name)
+      .then((t) => { tail.textContent = `${t.seq_num}`; })
       .catch((e) => { tail.textContent = e instanceof ApiError ? e.code : String(e); });
     const remove = el("button", { class: "danger", type: "button", onclick: () => deleteStream(basin, s.name) }, "Delete");
     return el("tr", {}, el("td", {}, link(address(basin, s.name), s.name)), tail,
@@ -242,12 +242,16 @@ async function deleteStream(basin, name) {
 
 // -- a stream's records ---------------------------------------------------------------------
 
+/** A record's headers, one "name: value" line each. */
+function headerLines(record) {
+  return record.headers.map(([n, v]) => `${showBody(n, "text")}: ${showBody(v, "text")}`).join("\n");
+}
+
 function recordRow(basin, stream, record, mode) {
-  const headers = record.headers.map(([n, v]) => `${showBody(n, "text")}: ${showBody(v, "text")}`).join("\n");
   return el("tr", { "data-seq": record.seqNum },
     el("td", {}, link(address(basin, stream, record.seqNum), String(record.seqNum))),
     el("td", {}, el("code", {}, when(record.timestamp))),
-    el("td", {}, el("pre", { class: "body" }, headers)),
+    el("td", {}, el("pre", { class: "body" }, headerLines(record))),
     el("td", {}, el("pre", { class: "body record-body" }, showBody(record.body, mode))));
 }
 
@@ -266,10 +270,7 @@ async function streamView(basin, stream, params) {
   const from = params.get("timestamp") !== null ? "timestamp" : "seq_num";
   const start = params.get(from) ?? "0";
   const count = params.get("count") || "50";
-  const [settings, { tail }] = await Promise.all([
-    call("GET", path, { basin }),
-    call("GET", `${path}/records/tail`, { basin }),
-  ]);
+  const [settings, tail] = await Promise.all([call("GET", path, { basin }), tailOf(basin, stream)]);
 
   // paged records, from a sequence number or a timestamp
   const startInput = el("input", { name: "start", value: start, size: 16 });
@@ -312,11 +313,12 @@ async function streamView(basin, stream, params) {
   } }, field("Body", body), field("Headers", headers), el("button", { type: "submit" }, "Append"), appendError);
 
   // tail and trim
-  const tailText = el("span", { id: "tail" }, `${tail.seq_num} (last timestamp ${when(tail.timestamp)})`);
+  const described = (t) => `${t.seq_num} (last timestamp ${when(t.timestamp)})`;
+  const tailText = el("span", { id: "tail" }, described(tail));
   const checkTail = el("button", { class: "quiet", type: "button", id: "check-tail", onclick: async () => {
     try {
-      const { tail: t } = await call("GET", `${path}/records/tail`, { basin });
-      tailText.textContent = `${t.seq_num} (last timestamp ${when(t.timestamp)})`;
+      const t = await tailOf(basin, stream);
+      tailText.textContent = described(t);
     } catch (e) {
       tailText.textContent = e.message;
     }
@@ -345,6 +347,11 @@ async function streamView(basin, stream, params) {
     el("section", {}, el("h2", {}, "Append"), appendForm, ack),
     el("section", {}, el("h2", {}, "Config"), el("pre", { class: "body" }, JSON.stringify(settings, null, 2))),
   );
+}
+
+/** A stream's tail: the next sequence number and the last record's timestamp. */
+async function tailOf(basin, stream) {
+  return (await call("GET", `/v1/streams/${encodeURIComponent(stream)}/records/tail`, { basin })).tail;
 }
 
 async function readPage(basin, stream, query, mode, page, error) {
@@ -434,7 +441,7 @@ async function recordView(basin, stream, seqText, params) {
       el("dt", {}, "seq num"), el("dd", {}, String(record.seqNum)),
       el("dt", {}, "timestamp"), el("dd", {}, `${when(record.timestamp)} (${record.timestamp})`),
       el("dt", {}, "headers"), el("dd", {}, record.headers.length
-        ? el("pre", { class: "body" }, record.headers.map(([n, v]) => `${showBody(n, "text")}: ${showBody(v, "text")}`).join("\n"))
+        ? el("pre", { class: "body" }, headerLines(record))
         : el("span", { class: "note" }, "none")),
       el("dt", {}, "body"), el("dd", {}, modes, el("pre", { class: "body record-body" }, showBody(record.body, mode))))),
     el("p", {}, link(`${address(basin, stream)}?seq_num=${record.seqNum}`, "Records from here →")),

@@ -194,17 +194,22 @@ def _name(entry: Any, where: str, keys: set[str], error: Any, problems: list[str
     return name
 
 
-def _basin_config(raw: Any, where: str, problems: list[str]) -> dict[str, Any] | None:
-    """A basin config in the REST API's form (checked as the API would check it)."""
+def _known_keys(raw: Any, keys: set[str], where: str, problems: list[str]) -> dict[str, Any] | None:
+    """A config object's known keys (None if there is none; unknown keys are problems)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         problems.append(f"{where}: config must be an object")
         return None
-    problems += [
-        f"{where}: unknown config key {k!r}" for k in sorted(set(raw) - _BASIN_CONFIG_KEYS)
-    ]
-    config = {k: v for k, v in raw.items() if k in _BASIN_CONFIG_KEYS}
+    problems += [f"{where}: unknown config key {k!r}" for k in sorted(set(raw) - keys)]
+    return {k: v for k, v in raw.items() if k in keys}
+
+
+def _basin_config(raw: Any, where: str, problems: list[str]) -> dict[str, Any] | None:
+    """A basin config in the REST API's form (checked as the API would check it)."""
+    config = _known_keys(raw, _BASIN_CONFIG_KEYS, where, problems)
+    if config is None:
+        return None
     if "default_stream_config" in config:
         config["default_stream_config"] = _stream_config(
             config["default_stream_config"], f"{where} default_stream_config", problems
@@ -218,15 +223,9 @@ def _basin_config(raw: Any, where: str, problems: list[str]) -> dict[str, Any] |
 
 def _stream_config(raw: Any, where: str, problems: list[str]) -> dict[str, Any] | None:
     """A stream config in the REST API's form: durations become seconds."""
-    if raw is None:
+    config = _known_keys(raw, _STREAM_CONFIG_KEYS, where, problems)
+    if config is None:
         return None
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: config must be an object")
-        return None
-    problems += [
-        f"{where}: unknown config key {k!r}" for k in sorted(set(raw) - _STREAM_CONFIG_KEYS)
-    ]
-    config = {k: v for k, v in raw.items() if k in _STREAM_CONFIG_KEYS}
     try:
         retention = config.get("retention_policy")
         if isinstance(retention, str):
