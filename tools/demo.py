@@ -17,7 +17,7 @@ import uuid
 from contextlib import ExitStack
 
 from s2_local.server import ServerProcess
-from s2_sdk import S2, Endpoints, Record, S2Stream, TailOffset
+from s2_sdk import S2, BasinConfig, Endpoints, Record, S2Stream, TailOffset
 
 TOTAL = int(os.environ.get("S2_DEMO_RECORDS", "100000"))
 
@@ -47,7 +47,9 @@ async def run(endpoints: Endpoints, token: str, where: str) -> None:
     basin_name = f"demo-{uuid.uuid4().hex[:8]}"
     async with S2(token, endpoints=endpoints) as s2:
         print(f"S2 at {where}")
-        await s2.create_basin(basin_name)
+        # creating streams on append and on read is what s2-celery wants (2 requests a task)
+        creates = BasinConfig(create_stream_on_append=True, create_stream_on_read=True)
+        await s2.create_basin(basin_name, config=creates)
         basin = s2[basin_name]
         await basin.create_stream("events")
         stream = basin["events"]

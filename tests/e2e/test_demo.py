@@ -25,6 +25,7 @@ def _run_demo(**env: str) -> subprocess.CompletedProcess[str]:
         env={**clean, **env},
     )
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no warning, no traceback, nothing left running at exit
     return proc
 
 
