@@ -25,6 +25,7 @@ from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parents[2] / "build" / "test-output" / "console"
@@ -217,6 +218,7 @@ def test_auth_mode_asks_for_a_token_and_shows_403(
         shot("prompt")
         prompt.send_keys("wrong-token")
         browser.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        _wait(browser, staleness_of(prompt))  # the view is rendered anew, asking again
         prompt = _wait(browser, lambda b: b.find_element(By.CSS_SELECTOR, "#token-form input"))
         prompt.send_keys(listing_only)
         browser.find_element(By.CSS_SELECTOR, "#token-form button").click()
