@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hpack import Decoder, HeaderTuple, NeverIndexedHeaderTuple
+from hypothesis import given
+from hypothesis import strategies as st
 from s2_sdk import protocol as p
 
 
@@ -102,3 +105,38 @@ def test_command_record_rules() -> None:
     assert p.record_error([h(name=b"a", value=b""), h(name=b"", value=b"")], b"", 20) == (
         "invalid header: empty name"
     )
+
+
+_FIELD_NAMES = st.sampled_from(
+    [b":method", b":path", b":authority", b"content-length", b"authorization", b"accept",
+     b"s2-format", b"x-custom", b"user-agent", b"a" * 130]
+)  # fmt: skip
+_FIELDS = st.lists(
+    st.tuples(_FIELD_NAMES, st.binary(max_size=300), st.booleans()), min_size=1, max_size=12
+)
+
+
+@given(blocks=st.lists(_FIELDS, min_size=1, max_size=4))
+def test_stateless_encoder_roundtrips_through_hpack(
+    blocks: list[list[tuple[bytes, bytes, bool]]],
+) -> None:
+    encoder, decoder = p.StatelessEncoder(), Decoder()
+    for i, block in enumerate(blocks):
+        if i == 2:
+            encoder.header_table_size = 512  # the peer's SETTINGS_HEADER_TABLE_SIZE changed
+        fields = [NeverIndexedHeaderTuple(n, v) if s else HeaderTuple(n, v) for n, v, s in block]
+        decoded = decoder.decode(encoder.encode(fields), raw=True)
+        assert decoded == [(n, v) for n, v, _ in block]
+        # sensitive fields stay never-indexed for whoever forwards them
+        assert [not h.indexable for h in decoded] == [s for _, _, s in block]
+        assert len(decoder.header_table.dynamic_entries) == 0
+    assert decoder.header_table.maxsize == 0
+
+
+def test_stateless_encoder_uses_the_static_table_and_plain_literals() -> None:
+    encoder = p.StatelessEncoder()
+    block = encoder.encode([(b":method", b"GET"), (b":path", b"/v1/basins")])
+    assert block == b"\x20" + b"\x82" + b"\x04\x0a/v1/basins"  # size 0, index 2, literal
+    assert encoder.encode([(b":method", b"GET")]) == b"\x82"  # the size is said once
+    encoder.header_table_size = 4096
+    assert encoder.encode([(b"x-a", b"b")]) == b"\x20\x00\x03x-a\x01b"

@@ -34,7 +34,7 @@ from s2_sdk._exceptions import (
     ProtocolError,
     TransportError,
 )
-from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames
+from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames, stateless_headers
 
 __all__ = ["MAX_RESPONSE_BYTES", "DuplexConnection", "DuplexStream", "authority"]
 
@@ -250,6 +250,7 @@ class DuplexConnection:
         # h2 takes initial settings as acknowledged but keeps its own inbound limit
         self._h2.max_inbound_frame_size = H2_MAX_FRAME_SIZE
         quiet_frames(self._h2)
+        stateless_headers(self._h2)
         self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
         self._write_pending()

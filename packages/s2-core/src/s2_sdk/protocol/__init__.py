@@ -7,7 +7,8 @@
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
-- HTTP/2: :func:`quiet_frames` and :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
+- HTTP/2: :func:`quiet_frames`, :func:`stateless_headers` (:class:`StatelessEncoder`) and
+  :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
 - Views of the same messages for hot paths: :data:`AppendInputView`, :data:`ReadBatchView`,
   :data:`ReadBatchProbe` (headers as raw bytes).
 """
@@ -29,7 +30,12 @@ from s2_sdk.protocol._frames import (
     encode_terminal_frame,
 )
 from s2_sdk.protocol._generated import s2_pb2 as pb
-from s2_sdk.protocol._h2 import H2_MAX_FRAME_SIZE, quiet_frames
+from s2_sdk.protocol._h2 import (
+    H2_MAX_FRAME_SIZE,
+    StatelessEncoder,
+    quiet_frames,
+    stateless_headers,
+)
 from s2_sdk.protocol._limits import (
     COMPRESSION_THRESHOLD,
     MAX_BATCH_METERED_BYTES,
@@ -98,7 +104,9 @@ __all__ = [
     "location_name_error",
     "metered_size",
     "pb",
+    "StatelessEncoder",
     "quiet_frames",
+    "stateless_headers",
     "record_error",
     "stream_name_error",
     "stream_prefix_error",

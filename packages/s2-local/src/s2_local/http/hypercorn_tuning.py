@@ -29,6 +29,10 @@
    (the ``s2_connections`` attribute of the hypercorn config), so a server can drain
    the connections it has: a draining connection sends GOAWAY once its last stream
    ends (hypercorn itself only does so when the whole server stops).
+7. Fewer system calls: what a connection writes within two loop iterations goes out in
+   one ``send`` (a unary response took three), and response headers are encoded by
+   s2_sdk's :class:`~s2_sdk.protocol.StatelessEncoder` without h2's per-header checks
+   (the app and hypercorn make them well-formed).
 
 :func:`tune` marks a hypercorn ``Config`` as s2-local's. The first call patches
 hypercorn's classes; every patched method serves other configs exactly as hypercorn
@@ -58,7 +62,7 @@ import h2.stream
 import hypercorn.events
 from hypercorn.asyncio.worker_context import AsyncioSingleTask
 from priority.priority import PriorityTree, TooManyStreamsError
-from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames
+from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames, stateless_headers
 
 from s2_local.http.limits import Limits
 
@@ -132,6 +136,11 @@ def _apply() -> None:
         )
         self.connection.max_inbound_frame_size = H2_MAX_FRAME_SIZE
         quiet_frames(self.connection)
+        stateless_headers(self.connection)
+        # response headers come from s2-local's app (lower-case names, checked values)
+        # and hypercorn: h2's per-header checks of them are skipped
+        self.connection.config.validate_outbound_headers = False
+        self.connection.config.normalize_outbound_headers = False
         if type(getattr(self, "streams", None)) is dict:
             self.streams = _ClosedStreamsIgnored(self.streams)
 
@@ -195,7 +204,7 @@ def _apply() -> None:
     H2Protocol._handle_events = _handle_events  # type: ignore[method-assign]
     H2Protocol.stream_send = stream_send  # type: ignore[method-assign]
     _drop_body_after_the_app()
-    _limit_connections()
+    _tune_tcp_server()
     _applied = True
 
 
@@ -222,14 +231,16 @@ def _too_many_resets(protocol: Any, n: int) -> bool:
     return len(resets) > _limits(protocol.config).max_resets
 
 
-def _limit_connections() -> None:
+def _tune_tcp_server() -> None:
     """At most ``max_connections`` served at once; a new connection has ``header_timeout``
-    seconds to start its first request, then ``idle_timeout`` applies between requests."""
+    seconds to start its first request, then ``idle_timeout`` applies between requests;
+    writes are coalesced (:func:`_coalesced_write`)."""
     from hypercorn.asyncio.tcp_server import TCPServer
 
     original_run = TCPServer.run
     original_protocol_send = TCPServer.protocol_send
     original_idle_timeout = TCPServer._idle_timeout
+    original_close = TCPServer._close
     open_counts: dict[int, int] = {}
 
     async def run(self: Any) -> None:
@@ -253,8 +264,13 @@ def _limit_connections() -> None:
                 del open_counts[key]
 
     async def protocol_send(self: Any, event: Any) -> None:
-        if _tuned(self.config) and isinstance(event, hypercorn.events.Updated) and not event.idle:
-            self.s2_started = True  # a request came
+        if _tuned(self.config):
+            if isinstance(event, hypercorn.events.RawData):
+                await _coalesced_write(self, event.data)
+                return
+            _write_out(self)
+            if isinstance(event, hypercorn.events.Updated) and not event.idle:
+                self.s2_started = True  # a request came
         await original_protocol_send(self, event)
 
     async def _idle_timeout(self: Any) -> None:
@@ -267,9 +283,68 @@ def _limit_connections() -> None:
             )
         await asyncio.shield(self._initiate_server_close())
 
+    async def _close(self: Any) -> None:
+        if _tuned(self.config):
+            _write_out(self)
+        await original_close(self)
+
     TCPServer.run = run  # type: ignore[method-assign]
+    TCPServer._close = _close  # type: ignore[method-assign]
     TCPServer.protocol_send = protocol_send  # type: ignore[method-assign]
     TCPServer._idle_timeout = _idle_timeout  # type: ignore[method-assign]
+
+
+_COALESCE_LIMIT = 256 * 1024
+"""Bytes held for one write at most (more are written at once)."""
+_COALESCE_TICKS = 2
+"""Loop iterations a write is held for: hypercorn writes a response's headers from the
+app's task, and its body and end from its send task one or two iterations later."""
+
+
+async def _coalesced_write(server: Any, data: bytes) -> None:
+    """Queue ``data`` for the socket: what a connection writes within
+    :data:`_COALESCE_TICKS` loop iterations goes out in one ``send``.
+
+    hypercorn wrote every HTTP/2 frame batch as it came (a unary response's headers,
+    body and end of stream in three system calls, read by the client in three wake-ups).
+    Back-pressure stays: past the transport's high-water mark the writer waits for it.
+    """
+    out: list[bytes] | None = getattr(server, "s2_out", None)
+    if out is None:
+        out = server.s2_out = []
+        server.s2_out_size = 0
+    out.append(data)
+    server.s2_out_size += len(data)
+    if server.s2_out_size >= _COALESCE_LIMIT:
+        _write_out(server)
+    elif len(out) == 1:
+        asyncio.get_running_loop().call_soon(_write_later, server, _COALESCE_TICKS - 1)
+    transport = server.writer.transport
+    if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+        try:
+            await server.writer.drain()
+        except (ConnectionError, RuntimeError):
+            await server.protocol.handle(hypercorn.events.Closed())
+
+
+def _write_later(server: Any, ticks: int) -> None:
+    if ticks > 0:
+        asyncio.get_running_loop().call_soon(_write_later, server, ticks - 1)
+    else:
+        _write_out(server)
+
+
+def _write_out(server: Any) -> None:
+    """Write what :func:`_coalesced_write` holds (before anything else happens to the
+    connection: closing it, for one)."""
+    out: list[bytes] | None = getattr(server, "s2_out", None)
+    if not out:
+        return
+    data = b"".join(out)
+    out.clear()
+    server.s2_out_size = 0
+    if not server.writer.is_closing():
+        server.writer.write(data)
 
 
 def _drop_body_after_the_app() -> None:
