@@ -17,6 +17,7 @@ import h2.connection
 import h2.events
 import h2.settings
 import pytest
+from h2.frame_buffer import FrameBuffer
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from s2_local.http.hypercorn_tuning import WINDOW, check_version
@@ -102,3 +103,33 @@ def test_an_unknown_hypercorn_is_refused_loudly() -> None:
     for version in ("0.17.3", "0.19.0", "1.0"):
         with pytest.raises(RuntimeError, match=r"written for hypercorn 0\.18"):
             check_version(version)
+
+
+def response_frames(port: int) -> list[Any]:
+    """The frames of the response to one ``GET /v1/basins``, as the server sent them."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    headers = [(":method", "GET"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
+               (":path", "/v1/basins"), ("authorization", "Bearer t")]  # fmt: skip
+    conn.send_headers(1, headers, end_stream=True)
+    frames = FrameBuffer(server=False)
+    frames.max_frame_size = 2**24 - 1
+    seen: list[Any] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(conn.data_to_send())
+        while not any("END_STREAM" in f.flags for f in seen):
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            frames.add_data(data)
+            seen += [f for f in frames if f.stream_id == 1]
+            conn.receive_data(data)
+            sock.sendall(conn.data_to_send())
+    return seen
+
+
+def test_a_response_ends_with_its_last_data_frame(s2_server: S2TestServer) -> None:
+    """No empty DATA frame just to end the stream: the body's frame carries END_STREAM."""
+    frames = response_frames(int(s2_server.account_endpoint.rsplit(":", 1)[1]))
+    assert [type(f).__name__ for f in frames] == ["HeadersFrame", "DataFrame"]
+    assert b'"basins"' in frames[1].data
+    assert "END_STREAM" in frames[1].flags
