@@ -131,6 +131,21 @@ def test_a_malformed_status_is_a_documented_error(evil: EvilServer, status: str)
     asyncio.run(call())
 
 
+def test_response_headers_that_are_not_utf8_do_not_break_the_call(evil: EvilServer) -> None:
+    """Header values are decoded leniently: a stray byte is no reason to fail a call."""
+    odd: list[tuple[str | bytes, str | bytes]] = [("content-type", "application/json"),
+                                                  (b"x-odd", b"\xff\xfe")]  # fmt: skip
+    evil.answer = Answer(200, odd, b'{"tail":{"seq_num":7,"timestamp":9}}')
+
+    async def call() -> int:
+        endpoints = Endpoints(evil.endpoint, evil.endpoint)
+        async with S2("t", endpoints=endpoints, retry=Retry(max_attempts=1)) as s2:
+            tail = await asyncio.wait_for(s2["fuzz-basin"]["s"].check_tail(), 10)
+            return tail.seq_num
+
+    assert asyncio.run(call()) == 7
+
+
 @settings(max_examples=300, deadline=None)
 @given(chunks=st.lists(st.binary(max_size=64), max_size=8), valid=st.binary(max_size=64))
 def test_frame_decoder_takes_any_bytes(chunks: list[bytes], valid: bytes) -> None:

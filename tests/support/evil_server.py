@@ -40,7 +40,7 @@ class Answer:
     """The response every request gets."""
 
     status: int | str = 200
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     body: bytes = b""
     endless: bool = False
     """Never end the response (after the headers and body)."""
@@ -123,7 +123,8 @@ class EvilServer(BackgroundServer):
         answer: Answer,
         flush: Callable[[], None],
     ) -> None:
-        headers = [(":status", str(answer.status)), *answer.headers]
+        headers: list[tuple[str | bytes, str | bytes]] = [(":status", str(answer.status))]
+        headers += answer.headers
         if not answer.body and not (answer.endless or answer.reset or answer.trickle):
             conn.send_headers(stream_id, headers, end_stream=True)
             return

@@ -232,7 +232,7 @@ class DuplexConnection:
         self._h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(
                 client_side=True,
-                header_encoding="utf-8",
+                header_encoding=None,  # decoded where read (h2 decoded through generators)
                 validate_outbound_headers=False,
                 normalize_outbound_headers=False,
                 validate_inbound_headers=False,
@@ -380,7 +380,7 @@ class DuplexConnection:
                     raise ConnectionClosedError("connection closed by the server")
                 try:
                     events = self._h2.receive_data(data)
-                except (h2.exceptions.ProtocolError, UnicodeDecodeError) as e:
+                except h2.exceptions.ProtocolError as e:
                     raise ProtocolError(f"HTTP/2 protocol error: {e}") from e
                 for event in events:
                     self._dispatch(event)
@@ -422,7 +422,10 @@ class DuplexConnection:
 
     def _dispatch_stream(self, stream: DuplexStream, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.ResponseReceived):
-            headers = {_text(k): _text(v) for k, v in event.headers or []}
+            headers = {
+                k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
+                for k, v in event.headers or []
+            }
             status = headers.pop(":status", "")
             if not (len(status) == 3 and status.isascii() and status.isdigit()):
                 error = ProtocolError(f"malformed response status {status!r}")
@@ -447,7 +450,3 @@ class DuplexConnection:
         """After GOAWAY, the last stream's end closes the socket (the pool drops it later)."""
         if self._closed is not None and not self._streams and self._writer is not None:
             self._writer.close()
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -83,6 +83,7 @@ def _config(
     config.keep_alive_max_requests = sys.maxsize
     config.graceful_timeout = 3
     config.accesslog = None
+    config.include_server_header = False  # one header less to encode and decode per response
     config.errorlog = logging.getLogger("s2_local.hypercorn")
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):
