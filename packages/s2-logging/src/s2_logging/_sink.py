@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import itertools
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -422,6 +423,10 @@ def _wait(loop: Background, future: concurrent.futures.Future[None], timeout: fl
     on a lock the caller holds (logging's module lock, during ``dictConfig``), and
     waiting on would deadlock.
     """
+    if _holds_logging_lock():
+        # dictConfig: every thread that logs (the loop, an in-process server) may be
+        # waiting for the lock the caller holds; delivery finishes once it is let go
+        timeout = min(timeout, _RESPONSIVE)
     deadline = time.monotonic() + timeout
     while (remaining := deadline - time.monotonic()) > 0:
         try:
@@ -437,3 +442,10 @@ def _wait(loop: Background, future: concurrent.futures.Future[None], timeout: fl
             break
     future.cancel()
     return False
+
+
+def _holds_logging_lock() -> bool:
+    """Whether this thread holds logging's module lock (``dictConfig`` does while it
+    flushes and closes the handlers it replaces)."""
+    is_owned = getattr(getattr(logging, "_lock", None), "_is_owned", None)
+    return bool(is_owned is not None and is_owned())
