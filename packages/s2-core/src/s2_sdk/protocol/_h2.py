@@ -105,7 +105,7 @@ class StatelessEncoder:
     def header_table_size(self, value: int) -> None:
         self._announce = True  # the peer's limit changed: state ours again
 
-    def encode(self, headers: Iterable[tuple[bytes, bytes]], huffman: bool = True) -> bytes:
+    def encode(self, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
         """The header block of ``headers`` (byte pairs, as h2 hands them over)."""
         cache = self._cache
         parts = []

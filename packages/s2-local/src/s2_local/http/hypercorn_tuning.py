@@ -289,6 +289,7 @@ def _tune_tcp_server() -> None:
                 await self.writer.wait_closed()
             return
         open_counts[key] = open_counts.get(key, 0) + 1
+        self.s2_out, self.s2_out_size = [], 0  # small writes held (_coalesced_write)
         try:
             await original_run(self)
         finally:
@@ -341,10 +342,7 @@ async def _coalesced_write(server: Any, data: bytes) -> None:
     hypercorn wrote every HTTP/2 frame batch as it came: a unary response's headers, body
     and end of stream in three system calls, read by the client in three wake-ups.
     """
-    out: list[bytes] | None = getattr(server, "s2_out", None)
-    if out is None:
-        out = server.s2_out = []
-        server.s2_out_size = 0
+    out: list[bytes] = server.s2_out
     out.append(data)
     server.s2_out_size += len(data)
     transport = server.writer.transport
@@ -371,7 +369,7 @@ def _write_later(server: Any, ticks: int) -> None:
 def _write_out(server: Any) -> None:
     """Write what :func:`_coalesced_write` holds (before anything else happens to the
     connection: closing it, for one)."""
-    out: list[bytes] | None = getattr(server, "s2_out", None)
+    out: list[bytes] = server.s2_out
     if not out:
         return
     data = b"".join(out)
