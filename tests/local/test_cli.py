@@ -1,13 +1,16 @@
-"""`s2-local serve --help` documents every flag, and the server says where it listens."""
+"""`s2-local serve --help` documents every flag, the server says where it listens, and
+start-up errors are one clear line."""
 
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 from s2_local.cli import _parser
+from s2_local.server import ServerProcess
 
 
 def test_every_flag_is_documented() -> None:
@@ -44,3 +47,25 @@ def test_it_prints_where_it_listens_the_exports_and_the_console() -> None:
         f"export S2_BASIN_ENDPOINT={endpoint}",
     ]
     assert lines[4] == f"Console: {endpoint}/console (basins, streams and live records)"
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "s2_local", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_start_up_errors_are_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A data dir another s2-local holds, a port in use: one line on stderr, exit 1."""
+    with ServerProcess(data_dir=tmp_path / "data") as first:
+        for args, message in (
+            (["--port", "0", "--data-dir", str(tmp_path / "data")], "is in use by another"),
+            (["--port", str(first.port)], "cannot listen on"),
+        ):
+            done = _serve(*args)
+            assert done.returncode == 1, done
+            assert done.stderr.startswith("s2-local: ") and message in done.stderr, done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr

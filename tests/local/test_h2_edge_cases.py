@@ -1,15 +1,42 @@
-"""HTTP/2 edge cases from clients: the connection and its other streams survive them."""
+"""HTTP/2 on s2-local's own layer: what it advertises, how a response is framed, and edge
+cases from clients that the connection and its other streams survive."""
 
 from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
+from h2.frame_buffer import FrameBuffer
 from hyperframe.frame import DataFrame
+from s2_local.http.h2_connection import WINDOW
 from s2_local.pytest_plugin import S2TestServer
+
+
+def _port(server: S2TestServer) -> int:
+    return int(server.account_endpoint.rsplit(":", 1)[1])
+
+
+def test_the_server_advertises_large_windows_and_its_stream_limit(s2_server: S2TestServer) -> None:
+    """16 MiB receive windows (a client pipelining appends never waits for credit), the
+    stream limit, 256 KiB frames."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    with socket.create_connection(("127.0.0.1", _port(s2_server)), timeout=5) as sock:
+        sock.sendall(conn.data_to_send())
+        while conn.outbound_flow_control_window < WINDOW:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            conn.receive_data(data)
+    settings = conn.remote_settings
+    assert settings.initial_window_size == WINDOW
+    assert settings.max_concurrent_streams == 1000
+    assert settings.max_frame_size == 256 * 1024
+    assert conn.outbound_flow_control_window == WINDOW
 
 
 def _responses(conn: h2.connection.H2Connection, sock: socket.socket, want: int) -> dict[int, int]:
@@ -77,3 +104,33 @@ def test_an_unread_body_does_not_wedge_its_connection(s2_server: S2TestServer) -
         assert _responses(conn, sock, 2) == {1: 400, 3: 200}
     finally:
         sock.close()
+
+
+def response_frames(port: int) -> list[Any]:
+    """The frames of the response to one ``GET /v1/basins``, as the server sent them."""
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    conn.initiate_connection()
+    headers = [(":method", "GET"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
+               (":path", "/v1/basins"), ("authorization", "Bearer t")]  # fmt: skip
+    conn.send_headers(1, headers, end_stream=True)
+    frames = FrameBuffer(server=False)
+    frames.max_frame_size = 2**24 - 1
+    seen: list[Any] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(conn.data_to_send())
+        while not any("END_STREAM" in f.flags for f in seen):
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            frames.add_data(data)
+            seen += [f for f in frames if f.stream_id == 1]
+            conn.receive_data(data)
+            sock.sendall(conn.data_to_send())
+    return seen
+
+
+def test_a_response_ends_with_its_last_data_frame(s2_server: S2TestServer) -> None:
+    """No empty DATA frame just to end the stream: the body's frame carries END_STREAM."""
+    frames = response_frames(_port(s2_server))
+    assert [type(f).__name__ for f in frames] == ["HeadersFrame", "DataFrame"]
+    assert b'"basins"' in frames[1].data
+    assert "END_STREAM" in frames[1].flags

@@ -35,18 +35,24 @@ def test_official_python_sdk(s2_server: S2TestServer) -> None:
     assert out["producer_seq"] == [15, 16, 17]
     assert out["live"] == ["live0", "live1", "live2"]
     assert out["catchup"] == list(range(15))
+    assert out["caught_up"] == list(range(18))  # the batch that reaches the tail says so
+    assert out["caught_up_from_tail"] == [15, 16, 17]
     assert out["session_unwritten"] == 18
     assert out["streams"] == ["interop/session", "interop/unary"]
 
 
-def test_official_typescript_sdk(s2_server: S2TestServer) -> None:
+@pytest.mark.parametrize("transport", ["s2s", "fetch"])
+def test_official_typescript_sdk(s2_server: S2TestServer, transport: str) -> None:
+    """Over both of its session transports: S2S on HTTP/2, and JSON with SSE on HTTP/1.1."""
     home = official_node()
     if home is None:
         pytest.skip("Node.js and npm are needed for the TypeScript SDK interop test")
     script = home / "official_node.mjs"
     shutil.copy(HERE / "official_node.mjs", script)
     out = json.loads(
-        run_script(["node", str(script), s2_server.account_endpoint, unique_basin()], cwd=home)
+        run_script(
+            ["node", str(script), s2_server.account_endpoint, unique_basin(), transport], cwd=home
+        )
     )
     assert out["unary_ack"] == [0, 2]
     assert out["unary_read"][0] == [0, "hello", [["k", "v"]]]

@@ -96,38 +96,54 @@ def test_session_preflight_errors_are_plain_http(api: Api) -> None:
     assert (r.status_code, r.json()["code"]) == (404, "stream_not_found")
 
 
-def test_read_session_catch_up_then_heartbeat_then_live(api: Api, s2_server: S2TestServer) -> None:
-    api.create_stream("r")
-    api.append("r", [{"body": str(i)} for i in range(3)])
+def _read_batches(
+    api: Api, server: S2TestServer, after: int, **params: object
+) -> list[pb.ReadBatch]:
+    """The batches of a read session (HTTP/2); one record is appended once ``after``
+    batches came."""
     with (
-        httpx.Client(base_url=s2_server.account_endpoint, http2=True, timeout=20) as c,
+        httpx.Client(base_url=server.account_endpoint, http2=True, timeout=20) as c,
         c.stream(
             "GET",
             "/v1/streams/r/records",
-            params={"seq_num": 0, "wait": 1},
+            params=params,
             headers={**S2S, "s2-basin": api.basin, "accept-encoding": "zstd"},
         ) as resp,
     ):
         assert resp.status_code == 200
         decoder = FrameDecoder()
         batches: list[pb.ReadBatch] = []
-        appended = False
-        started = time.monotonic()
         for chunk in resp.iter_raw():
             for frame in decoder.feed(chunk):
                 batches.append(pb.ReadBatch.FromString(frame.payload))
-            if len(batches) >= 2 and not appended:
+            if len(batches) == after:
                 api.append("r", [{"body": "live"}])
-                appended = True
-    elapsed = time.monotonic() - started
-    catch_up, heartbeat, live = batches[0], batches[1], batches[2]
-    assert [r.body for r in catch_up.records] == [b"0", b"1", b"2"] and not catch_up.HasField(
-        "tail"
-    )
+    return batches
+
+
+def test_read_session_catch_up_then_live(api: Api, s2_server: S2TestServer) -> None:
+    """Catch-up batches; the one that reaches the tail carries it (a reader knows it caught
+    up without waiting for a heartbeat, and gets none); live batches with the tail."""
+    api.create_stream("r")
+    api.append("r", [{"body": "x"}] * 1000)
+    api.append("r", [{"body": str(i)} for i in range(3)])
+    started = time.monotonic()
+    first, catch_up, live = _read_batches(api, s2_server, after=2, seq_num=0, wait=1)
+    assert 0.9 < time.monotonic() - started < 10
+    assert len(first.records) == 1000 and not first.HasField("tail")
+    assert [r.body for r in catch_up.records] == [b"0", b"1", b"2"]
+    assert catch_up.tail.seq_num == 1003
+    assert [r.body for r in live.records] == [b"live"] and live.tail.seq_num == 1004
+
+
+def test_read_session_at_the_tail_starts_with_a_heartbeat(
+    api: Api, s2_server: S2TestServer
+) -> None:
+    api.create_stream("r")
+    api.append("r", [{"body": "x"}] * 3)
+    heartbeat, live = _read_batches(api, s2_server, after=1, tail_offset=0, wait=1)
     assert not heartbeat.records and heartbeat.tail.seq_num == 3
     assert [r.body for r in live.records] == [b"live"] and live.tail.seq_num == 4
-    assert len(batches) == 3
-    assert 0.9 < elapsed < 10
 
 
 def test_read_session_bounded_at_tail_is_416(api: Api) -> None:

@@ -1,22 +1,18 @@
-"""A bare ASGI app on hypercorn that answers the S2 data plane without storing anything.
+"""A bare ASGI app that answers the S2 data plane without storing anything.
 
 It is the transport floor for ``server.py``: same protocol, same framing, no
-sequencing or storage. Usage: python baseline_app.py PORT_FILE.
+sequencing or storage (``serve_app.py`` serves it).
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import sys
 from typing import Any
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
-from s2_local.http.hypercorn_tuning import tune
 from s2_sdk.protocol import FrameDecoder, encode_frame, pb
 
 _HEADERS = [(b"content-type", b"s2s/proto")]
+_TAIL = b'{"tail":{"seq_num":0,"timestamp":0}}'
+_JSON = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_TAIL))]
 _BATCH = pb.ReadBatch(
     records=[pb.SequencedRecord(seq_num=i, timestamp=i, body=b"b" * 1024) for i in range(1000)]
 ).SerializeToString()
@@ -38,7 +34,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                     return
         return
     s2s = any(k == b"content-type" and v == b"s2s/proto" for k, v in scope["headers"])
-    if scope["method"] == "POST" and s2s:
+    if scope["path"].endswith("/tail"):
+        await send({"type": "http.response.start", "status": 200, "headers": _JSON})
+        await send({"type": "http.response.body", "body": _TAIL})
+    elif scope["method"] == "POST" and s2s:
         await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
         decoder, seq = FrameDecoder(), 0
         while True:
@@ -81,20 +80,3 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 {"type": "http.response.body", "body": encode_frame(_BATCH), "more_body": True}
             )
         await send({"type": "http.response.body", "body": b""})
-
-
-def main() -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    sock.set_inheritable(True)
-    config = Config()
-    tune(config)  # same transport settings as s2-local
-    config.bind = [f"fd://{sock.fileno()}"]
-    config.accesslog = None
-    print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
-    asyncio.run(serve(app, config))  # type: ignore[arg-type]
-
-
-if __name__ == "__main__":
-    sys.exit(main())

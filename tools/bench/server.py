@@ -1,14 +1,17 @@
-"""Server benchmark: s2-local (in memory and durable) against a bare transport baseline.
+"""Server benchmark: s2-local on its own HTTP layer against the same app on plain hypercorn
+0.18 (the reference), and the bare transport on both.
 
-Usage: ``hatch run bench-server [--records 1000000]``. Each server runs in its own
-process; one client (s2-core) drives them in turn. Prints, per server: append MiB/s
-with 1 KiB records in 1000-record session batches, records/s with 100-byte records,
-server CPU µs per appended 100-byte record (1000-record session batches), read
-catch-up MiB/s, unary append p50/p99, and resident memory holding N stored 100-byte
-records. Ratios compare s2-local with the baseline from the same run (a hypercorn app
-that speaks the protocol but stores nothing); the servers run in alternating rounds
-(``--rounds``, default 3) and each figure is the median of its rounds. Reads are
-measured as raw frames so the client's record decoding does not cap them.
+Usage: ``hatch run bench-server [--records 1000000] [--rounds 3]``. Each server runs in its
+own process; one client (s2-core) drives them in turn, in alternating rounds, and each figure
+is the median of its rounds. Servers: s2-local in memory on its own layer, the same app on
+hypercorn, a bare app that speaks the protocol but stores nothing (``baseline_app.py``) on
+each layer, and s2-local with ``--data-dir``.
+
+Prints, per server: server CPU µs per unary request (``check_tail`` from 8 concurrent
+callers), server CPU µs per appended 100-byte record (1000-record session batches),
+records/s, append MiB/s with 1 KiB records, read catch-up MiB/s (raw frames, so the client's
+record decoding does not cap them), unary append p50/p99, and resident memory holding N
+stored 100-byte records; then the ratios of s2-local to its app on hypercorn.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from s2_local.server import ServerProcess
 from s2_sdk import S2, AppendInput, Endpoints, Record
+
+UNARY_REQUESTS = 4000
+UNARY_CALLERS = 8
 
 
 def rss_mib(pid: int) -> float:
@@ -82,6 +87,15 @@ async def measure(endpoint: str, records: int, real: bool, pid: int) -> dict[str
                 await tickets[-1]
             return time.perf_counter() - start
 
+        async def callers(n: int) -> None:
+            for _ in range(n):
+                await b["unary"].check_tail()
+
+        await asyncio.gather(*(callers(50) for _ in range(UNARY_CALLERS)))  # warm up
+        cpu = cpu_seconds(pid)
+        each = UNARY_REQUESTS // UNARY_CALLERS
+        await asyncio.gather(*(callers(each) for _ in range(UNARY_CALLERS)))
+        out["unary_us"] = (cpu_seconds(pid) - cpu) / UNARY_REQUESTS * 1e6
         cpu = cpu_seconds(pid)
         elapsed = await session("small", b"s" * 100, records // 1000)
         out["cpu_us"] = (cpu_seconds(pid) - cpu) / records * 1e6
@@ -99,15 +113,18 @@ async def measure(endpoint: str, records: int, real: bool, pid: int) -> dict[str
     return out
 
 
-def run_baseline(records: int) -> tuple[dict[str, float], float]:
-    here = Path(__file__).with_name("baseline_app.py")
-    proc = subprocess.Popen([sys.executable, str(here)], stdout=subprocess.PIPE, text=True)
+def run_app(records: int, which: str, layer: str) -> tuple[dict[str, float], float]:
+    """An app (``s2`` or ``bare``) on a layer (``own`` or ``hypercorn``), measured."""
+    here = Path(__file__).with_name("serve_app.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(here), which, layer], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         endpoint = proc.stdout.readline().strip()
         time.sleep(0.5)
         idle = rss_mib(proc.pid)
-        return asyncio.run(measure(endpoint, records, False, proc.pid)), idle
+        return asyncio.run(measure(endpoint, records, which == "s2", proc.pid)), idle
     finally:
         proc.terminate()
         proc.wait()
@@ -115,15 +132,12 @@ def run_baseline(records: int) -> tuple[dict[str, float], float]:
             proc.stdout.close()
 
 
-def run_local(records: int, data_dir: str | None) -> tuple[dict[str, float], float, float]:
-    server = ServerProcess(data_dir=data_dir).start()
-    try:
-        assert server._proc is not None
-        idle = rss_mib(server._proc.pid)
-        result = asyncio.run(measure(server.endpoint, records, True, server._proc.pid))
-        return result, result["rss"], idle
-    finally:
-        server.stop()
+def run_local(records: int, data_dir: str | None) -> tuple[dict[str, float], float]:
+    """``s2-local serve`` (in memory, or durable in ``data_dir``), measured."""
+    with ServerProcess(data_dir=data_dir) as server:
+        assert server.pid is not None
+        idle = rss_mib(server.pid)
+        return asyncio.run(measure(server.endpoint, records, True, server.pid)), idle
 
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -131,65 +145,71 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
+SERVERS = {
+    "local": "s2-local in memory",
+    "hypercorn": "its app on hypercorn",
+    "bare-own": "bare app, own layer",
+    "bare-hypercorn": "bare app, hypercorn",
+    "disk": "s2-local --data-dir",
+}
+COLUMNS = [
+    ("unary_us", "µs/unary", ".0f"),
+    ("cpu_us", "µs/rec", ".2f"),
+    ("records_s", "100B rec/s", ",.0f"),
+    ("append_mib_s", "append MiB/s", ".1f"),
+    ("read_mib_s", "read MiB/s", ".1f"),
+    ("p50_ms", "p50 ms", ".2f"),
+    ("p99_ms", "p99 ms", ".2f"),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    runs: dict[str, list[dict[str, float]]] = {"base": [], "mem": [], "disk": []}
-    resident: dict[str, list[float]] = {k: [] for k in ("base", "mem", "mem0", "disk", "disk0")}
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in SERVERS}
+    resident: dict[str, list[float]] = {k: [] for k in SERVERS}
     wal = 0.0
     for _ in range(args.rounds):  # alternating, so that a slow spell of the machine hits all
-        result, idle = run_baseline(args.records)
-        runs["base"].append(result)
-        resident["base"].append(idle)
-        result, used, idle = run_local(args.records, None)
-        runs["mem"].append(result)
-        resident["mem"].append(used)
-        resident["mem0"].append(idle)
+        result, idle = run_local(args.records, None)
+        runs["local"].append(result)
+        resident["local"].append(result["rss"] - idle)
+        for key, which, layer in (
+            ("hypercorn", "s2", "hypercorn"),
+            ("bare-own", "bare", "own"),
+            ("bare-hypercorn", "bare", "hypercorn"),
+        ):
+            result, idle = run_app(args.records, which, layer)
+            runs[key].append(result)
+            resident[key].append(result["rss"] - idle)
         with tempfile.TemporaryDirectory() as tmp:
-            result, used, idle = run_local(args.records, tmp)
+            result, idle = run_local(args.records, tmp)
             wal = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 2**20
         runs["disk"].append(result)
-        resident["disk"].append(used)
-        resident["disk0"].append(idle)
-    mid = {k: statistics.median(v) for k, v in resident.items()}
-    base, base_rss = median_of(runs["base"]), mid["base"]
-    rows: list[tuple[str, dict[str, Any], float, float]] = [
-        ("s2-local in memory", median_of(runs["mem"]), mid["mem"], mid["mem0"]),
-        ("s2-local --data-dir", median_of(runs["disk"]), mid["disk"], mid["disk0"]),
-    ]
-    cpu_ratios = sorted(
-        m["cpu_us"] / b["cpu_us"] for m, b in zip(runs["mem"], runs["base"], strict=True)
-    )
-    print(f"medians of {args.rounds} alternating rounds")
-    print(
-        f"{'server':<22}{'append MiB/s':>13}{'100B rec/s':>12}{'µs CPU/rec':>11}"
-        f"{'read MiB/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'RSS MiB':>9}"
-    )
-    print(
-        f"{'baseline (no storage)':<22}{base['append_mib_s']:>13.1f}{base['records_s']:>12,.0f}"
-        f"{base['cpu_us']:>11.2f}{base['read_mib_s']:>11.1f}{base['p50_ms']:>8.2f}"
-        f"{base['p99_ms']:>8.2f}{base_rss:>9.0f}"
-    )
-    for name, r, rss, idle_rss in rows:
+        resident["disk"].append(result["rss"] - idle)
+    medians = {k: median_of(v) for k, v in runs.items()}
+    print(f"medians of {args.rounds} alternating rounds; os.cpu_count() = {os.cpu_count()}")
+    print(f"{'server':<24}" + "".join(f"{title:>13}" for _, title, _ in COLUMNS) + "  RSS +MiB")
+    for key, name in SERVERS.items():
+        m = medians[key]
+        cells = "".join(f"{m[k]:>13{fmt}}" for k, _, fmt in COLUMNS)
+        print(f"{name:<24}{cells}{statistics.median(resident[key]):>10.0f}")
+    ref = medians["hypercorn"]
+    for key in ("local", "disk"):
+        ratio = {k: medians[key][k] / ref[k] for k, _, _ in COLUMNS}
         print(
-            f"{name:<22}{r['append_mib_s']:>13.1f}{r['records_s']:>12,.0f}{r['cpu_us']:>11.2f}"
-            f"{r['read_mib_s']:>11.1f}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{rss:>9.0f}"
+            f"{SERVERS[key] + ' / hypercorn':<24}"
+            + "".join(f"{ratio[k]:>13.2f}" for k, _, _ in COLUMNS)
         )
-        ratio = {k: r[k] / base[k] for k in base}
-        print(
-            f"{'  ratio to baseline':<22}{ratio['append_mib_s']:>13.2f}"
-            f"{ratio['records_s']:>12.2f}{ratio['cpu_us']:>11.2f}{ratio['read_mib_s']:>11.2f}"
-            f"{ratio['p50_ms']:>8.2f}{ratio['p99_ms']:>8.2f}"
-            f"{'':>9}  (RSS +{rss - idle_rss:.0f} MiB over idle for "
-            f"{args.records:,} stored 100-byte records)"
-        )
+    for metric in ("unary_us", "cpu_us"):
+        pairs = zip(runs["local"], runs["hypercorn"], strict=True)
+        rounds = ", ".join(f"{a[metric] / b[metric]:.2f}" for a, b in pairs)
+        print(f"{metric} s2-local / hypercorn, round by round: {rounds}")
     print(
-        "in-memory CPU per record / baseline's, round by round: "
-        + ", ".join(f"{r:.2f}" for r in cpu_ratios)
+        f"(RSS +MiB: over idle, holding {args.records:,} stored 100-byte records where the app"
+        f" stores them; durable log {wal:.0f} MiB)"
     )
-    print(f"durable log size: {wal:.0f} MiB; os.cpu_count() = {os.cpu_count()}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ and check what the server holds against what was acknowledged."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import subprocess
@@ -24,7 +25,13 @@ from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2Error, SeqNum
 from faults import disk
 from faults.scenarios import Figures, compare, read_all, rss
 
-__all__ = ["damaged_log", "disk_full_under_load", "never_reading_session", "slow_readers"]
+__all__ = [
+    "creditless_session",
+    "damaged_log",
+    "disk_full_under_load",
+    "never_reading_session",
+    "slow_readers",
+]
 
 _PATIENT = Retry(max_attempts=3, min_base_delay=timedelta(milliseconds=20),
                  max_base_delay=timedelta(milliseconds=100))  # fmt: skip
@@ -203,32 +210,63 @@ def damaged_log(data_dir: Path, *, appends: int) -> Figures:
     return figures
 
 
-def never_reading_session(port: int, basin: str, stream: str) -> socket.socket:
-    """A read session from the start of ``stream``, by a client that offers a 2 GiB window
-    and then never reads its socket (close the socket to end it)."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+def _read_session(sock: socket.socket, basin: str, stream: str, window: int) -> None:
+    """Open a read session from the start of ``stream`` on ``sock``, offering ``window``."""
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     conn.local_settings = h2.settings.Settings(
-        client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1}
+        client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window}
     )
     conn.initiate_connection()
-    conn.increment_flow_control_window(2**31 - 1 - 65535)
+    if window > 65535:
+        conn.increment_flow_control_window(window - 65535)
     conn.send_headers(1, [(":method", "GET"), (":scheme", "http"), (":authority", "local"),
                           (":path", f"/v1/streams/{stream}/records?seq_num=0"),
                           ("s2-basin", basin), ("content-type", "s2s/proto")],
                       end_stream=True)  # fmt: skip
     sock.sendall(conn.data_to_send())
+
+
+def never_reading_session(port: int, basin: str, stream: str) -> socket.socket:
+    """A read session from the start of ``stream``, by a client that offers a 2 GiB window
+    and then never reads its socket (close the socket to end it)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    _read_session(sock, basin, stream, 2**31 - 1)
     return sock
 
 
-def slow_readers(*, sessions: int, megabytes: int, seconds: float) -> Figures:
+def creditless_session(port: int, basin: str, stream: str) -> socket.socket:
+    """A read session from the start of ``stream``, by a client that reads everything the
+    server sends but never gives flow-control credit: HTTP/2's initial 64 KiB windows,
+    no WINDOW_UPDATE (close the socket to end it)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    _read_session(sock, basin, stream, 65535)
+
+    def swallow() -> None:
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass  # closed by the scenario
+
+    threading.Thread(target=swallow, name="creditless-reader", daemon=True).start()
+    return sock
+
+
+def slow_readers(*, sessions: int, megabytes: int, seconds: float, credit: bool = True) -> Figures:
     """``sessions`` read sessions that never take anything, on a stream of ``megabytes``,
     while an appender and a live reader go on: they see everything, and the server's
-    memory stays bounded and is given back when the slow readers go."""
-    figures = Figures("Slow readers: sessions that never read",
+    memory stays bounded and is given back when the slow readers go.
+
+    With ``credit``, the slow readers give a 2 GiB window and never read their sockets
+    (:func:`never_reading_session`); without, they read their sockets but never give
+    flow-control credit past HTTP/2's initial 64 KiB (:func:`creditless_session`).
+    """
+    kind = "never read" if credit else "give no flow-control credit"
+    figures = Figures(f"Slow readers: sessions that {kind}",
                       f"{sessions} sessions on {megabytes} MB, plus a live pair for "
                       f"{seconds:g} s")  # fmt: skip
+    reader = never_reading_session if credit else creditless_session
     started = time.monotonic()
     server = ServerProcess().start()
     try:
@@ -242,10 +280,7 @@ def slow_readers(*, sessions: int, megabytes: int, seconds: float) -> Figures:
                     for _ in range(megabytes * 25):
                         await session.submit(AppendInput([Record(b"x" * 40_000)]))
                 before = rss(server)
-                socks = [
-                    never_reading_session(server.port, "slow-readers", "big")
-                    for _ in range(sessions)
-                ]
+                socks = [reader(server.port, "slow-readers", "big") for _ in range(sessions)]
                 acked: dict[int, bytes] = {}
                 read: list[tuple[int, bytes]] = []
                 live = s2["slow-readers"]["live"]
@@ -266,6 +301,8 @@ def slow_readers(*, sessions: int, megabytes: int, seconds: float) -> Figures:
                 await asyncio.sleep(0.5)
                 follower.cancel()
                 for sock in socks:
+                    with contextlib.suppress(OSError):  # wakes a reader thread's recv
+                        sock.shutdown(socket.SHUT_RDWR)
                     sock.close()
                 await asyncio.sleep(2)
                 after = rss(server)

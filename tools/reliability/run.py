@@ -81,6 +81,7 @@ def hostile_scenarios(seconds: float) -> list[Figures]:
         results.append(damaged_log(Path(data_dir) / "data", appends=int(seconds * 10)))
     print(_line(results[-1]), flush=True)
     results.append(slow_readers(sessions=20, megabytes=40, seconds=seconds))
+    results.append(slow_readers(sessions=20, megabytes=40, seconds=seconds, credit=False))
     print(_line(results[-1]), flush=True)
     return results
 

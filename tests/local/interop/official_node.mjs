@@ -1,5 +1,6 @@
 // Drives a server with the published @s2-dev/streamstore package.
-// Usage: node official_node.mjs ENDPOINT BASIN. Prints one JSON object of observations.
+// Usage: node official_node.mjs ENDPOINT BASIN TRANSPORT (s2s: S2S over HTTP/2, fetch: JSON
+// and SSE over HTTP/1.1). Prints one JSON object of observations.
 import {
   AppendInput,
   AppendRecord,
@@ -9,14 +10,15 @@ import {
   SeqNumMismatchError,
 } from "@s2-dev/streamstore";
 
-const [endpoint, basinName] = process.argv.slice(2);
+const [endpoint, basinName, transport] = process.argv.slice(2);
+const streamOptions = { forceTransport: transport };
 const out = {};
 const s2 = new S2({ accessToken: "ignored", endpoints: { account: endpoint, basin: endpoint } });
 
 await s2.basins.create({ basin: basinName });
 const basin = s2.basin(basinName);
 await basin.streams.create({ stream: "node/unary" });
-const stream = basin.stream("node/unary");
+const stream = basin.stream("node/unary", streamOptions);
 const ack = await stream.append(
   AppendInput.create([
     AppendRecord.string({ body: "hello", headers: [["k", "v"]] }),
@@ -45,7 +47,7 @@ try {
 }
 
 await basin.streams.create({ stream: "node/session" });
-const sstream = basin.stream("node/session");
+const sstream = basin.stream("node/session", streamOptions);
 const received = [];
 const session = await sstream.readSession({ start: { from: { tailOffset: 0 } } });
 const reading = (async () => {

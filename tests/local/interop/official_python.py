@@ -23,6 +23,17 @@ from s2_sdk import (
 )
 
 
+async def read_until_caught_up(stream, start) -> list[int]:
+    """The sequence numbers read by the loop users write to read a stream's records up to
+    its tail (0.13's is_caught_up); a server that never marks the end of them hangs it."""
+    seen: list[int] = []
+    async with stream.read_session(start=start) as session:
+        while not session.is_caught_up():
+            batch = await asyncio.wait_for(anext(session), 10)
+            seen.extend(r.seq_num for r in batch.records)
+    return seen
+
+
 async def main(endpoint: str, basin_name: str) -> dict:
     out: dict = {}
     async with S2("ignored", endpoints=Endpoints(endpoint, endpoint)) as s2:
@@ -93,6 +104,8 @@ async def main(endpoint: str, basin_name: str) -> dict:
                 pass
         except ReadUnwrittenError as e:
             out["session_unwritten"] = e.tail.seq_num
+        out["caught_up"] = await read_until_caught_up(sstream, SeqNum(0))
+        out["caught_up_from_tail"] = await read_until_caught_up(sstream, TailOffset(3))
         page = await basin.list_streams(prefix="interop/")
         out["streams"] = [s.name for s in page.items]
         await basin.delete_stream("interop/unary")

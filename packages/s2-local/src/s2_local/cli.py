@@ -16,6 +16,7 @@ from s2_local.engine.init_file import InitFileError, load_init_file
 from s2_local.http.cors import LOOPBACK_ORIGINS
 from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
+from s2_local.storage import DataDirInUse
 from s2_local.tls import default_dir, self_signed
 
 __all__ = ["main"]
@@ -176,15 +177,20 @@ def main(argv: list[str] | None = None) -> None:
         )
     except ValueError as e:
         sys.exit(f"s2-local: {e}")
-    app = build_app(
-        args.data_dir,
-        on_ready=announce,
-        root_token=root_token,
-        repair=args.repair,
-        limits=limits,
-        metrics_token=args.metrics_token,
-        cors_origins=() if args.no_cors else (*LOOPBACK_ORIGINS, *args.cors_origin),
-    )
+    try:
+        app = build_app(
+            args.data_dir,
+            on_ready=announce,
+            root_token=root_token,
+            repair=args.repair,
+            limits=limits,
+            metrics_token=args.metrics_token,
+            cors_origins=() if args.no_cors else (*LOOPBACK_ORIGINS, *args.cors_origin),
+        )
+    except DataDirInUse as e:
+        sys.exit(f"s2-local: {e}")
+    except OSError as e:
+        sys.exit(f"s2-local: cannot use --data-dir {args.data_dir}: {e}")
     app.init = init
 
     async def run() -> None:

@@ -18,17 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from hypercorn.asyncio import serve as hypercorn_serve
-from hypercorn.config import Config
-
 from s2_local.engine.account import Account
 from s2_local.engine.clock import Clock
 from s2_local.engine.init_file import load_init_file
 from s2_local.http.app import S2App
 from s2_local.http.cors import LOOPBACK_ORIGINS, Cors
 from s2_local.http.drain import GRACE
-from s2_local.http.hypercorn_tuning import Connections, tune
 from s2_local.http.limits import Limits
+from s2_local.http.listener import HttpServer, Lifespan, tls_context
 from s2_local.storage import DiskStore, Store
 from s2_local.tls import default_dir, self_signed
 
@@ -62,36 +59,6 @@ def listen(host: str, port: int) -> socket.socket:
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
-
-
-def _config(
-    sock: socket.socket,
-    tls_cert: str | None,
-    tls_key: str | None,
-    connections: Connections,
-    limits: Limits,
-) -> Config:
-    config = Config()
-    tune(config)
-    config.s2_connections = connections  # type: ignore[attr-defined]  # see hypercorn_tuning
-    config.s2_limits = limits  # type: ignore[attr-defined]
-    config.bind = [f"fd://{sock.fileno()}"]
-    config.keep_alive_timeout = limits.idle_timeout
-    config.h2_max_concurrent_streams = limits.max_streams
-    # hypercorn closes a connection after 1,000 requests by default, dropping the
-    # responses still in flight on it: clients would see errors and retry appends
-    config.keep_alive_max_requests = sys.maxsize
-    config.graceful_timeout = 3
-    config.accesslog = None
-    config.include_server_header = False  # one header less to encode and decode per response
-    config.errorlog = logging.getLogger("s2_local.hypercorn")
-    if tls_cert or tls_key:
-        if not (tls_cert and tls_key):
-            raise ValueError("TLS needs both a certificate and a key")
-        config.certfile = tls_cert
-        config.keyfile = tls_key
-        config.alpn_protocols = ["h2", "http/1.1"]
-    return config
 
 
 def build_app(
@@ -130,19 +97,31 @@ def build_app(
     )
 
 
-async def drain(app: S2App, connections: Connections, timeout: float = DRAIN_TIMEOUT) -> None:
+def http_server(app: S2App, tls_cert: str | None = None, tls_key: str | None = None) -> HttpServer:
+    """The HTTP server for ``app`` (HTTPS with a certificate and its key).
+
+    Raises:
+        ValueError: only one of ``tls_cert`` and ``tls_key`` is given.
+    """
+    if bool(tls_cert) != bool(tls_key):
+        raise ValueError("TLS needs both a certificate and a key")
+    tls = tls_context(tls_cert, tls_key) if tls_cert and tls_key else None
+    return HttpServer(app, app.limits, tls)
+
+
+async def drain(app: S2App, http: HttpServer, timeout: float = DRAIN_TIMEOUT) -> None:
     """Drain every connection open now, and wait (up to ``timeout``) until their requests
     and sessions have ended; connections opened meanwhile are served as usual.
 
     Their new requests get ``503 server_draining``, their sessions are advised to
     reconnect (and ended after the grace period), then each gets GOAWAY once idle.
     """
-    clients = connections.clients()
+    clients = http.clients()
     app.drain.start(clients, live=clients)
-    await connections.drain()
+    http.drain()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while connections.busy() and loop.time() < deadline:
+    while http.busy() and loop.time() < deadline:
         await asyncio.sleep(0.02)
 
 
@@ -153,34 +132,25 @@ async def serve(
     shutdown: asyncio.Event,
     tls_cert: str | None = None,
     tls_key: str | None = None,
-    connections: Connections | None = None,
+    http: HttpServer | None = None,
 ) -> None:
     """Serve ``app`` on a listening socket until ``shutdown`` is set.
 
-    At shutdown the open connections are drained first (see :func:`drain`), then closed.
-    Connections still open after hypercorn's graceful timeout are cancelled; asyncio
-    (3.11) reports each cancelled connection task as an error in a callback, which is
-    logged at debug level instead once shutdown has begun.
+    At shutdown no new connection is accepted, the open ones are drained (see
+    :func:`drain`), then closed; requests still running are cancelled.
+
+    Raises:
+        LifespanError: the app could not start (``app.startup_error`` says why).
     """
-    connections = connections or Connections()
-    config = _config(sock, tls_cert, tls_key, connections, app.limits)
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-
-    def on_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if shutdown.is_set() and isinstance(context.get("exception"), asyncio.CancelledError):
-            log.debug("connection cancelled at shutdown: %s", context.get("message"))
-        elif previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    async def drained_shutdown() -> None:
-        await shutdown.wait()
-        await drain(app, connections)
-
-    loop.set_exception_handler(on_error)
-    await hypercorn_serve(app, config, shutdown_trigger=drained_shutdown)  # type: ignore[arg-type]
+    http = http or http_server(app, tls_cert, tls_key)
+    async with Lifespan(app):
+        await http.start(sock)
+        try:
+            await shutdown.wait()
+            http.stop_accepting()
+            await drain(app, http)
+        finally:
+            await http.close()
 
 
 class Server:
@@ -236,7 +206,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
-        self._connections = Connections()
+        self._http = http_server(self._app, tls_cert, tls_key)
 
     @property
     def endpoint(self) -> str:
@@ -276,14 +246,7 @@ class Server:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            await serve(
-                self._sock,
-                self._app,
-                shutdown=self._stop,
-                tls_cert=self._tls[0],
-                tls_key=self._tls[1],
-                connections=self._connections,
-            )
+            await serve(self._sock, self._app, shutdown=self._stop, http=self._http)
 
         try:
             asyncio.run(main())
@@ -304,7 +267,7 @@ class Server:
         Clients of the published SDK 0.9+ (and of ``s2_sdk``) ride through it: they
         reconnect without losing, repeating or counting anything against their retries.
         """
-        self.run(drain(self._app, self._connections, timeout), timeout + 5)
+        self.run(drain(self._app, self._http, timeout), timeout + 5)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Drain, stop serving and wait for the thread to end."""
@@ -406,6 +369,17 @@ class ServerProcess:
             self._proc.send_signal(signal.SIGKILL)
             self._proc.wait()
             self._reap()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the child and wait for it to exit."""

@@ -170,7 +170,8 @@ class ReadParams:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Records to deliver; ``tail`` is set when they came while following the tail."""
+    """Records to deliver; ``tail`` is set when they came while following the tail, or
+    when they reach it."""
 
     records: ReadSlice
     tail: tuple[int, int] | None
@@ -184,13 +185,20 @@ class Heartbeat:
 
 
 async def read_events(
-    stream: Stream, params: ReadParams, start: int, drain: asyncio.Event | None = None
+    stream: Stream,
+    params: ReadParams,
+    start: int,
+    drain: asyncio.Event | None = None,
+    *,
+    session: bool = True,
 ) -> AsyncGenerator[Batch | Heartbeat]:
     """Batches from ``start`` then, if the read may follow, live batches and heartbeats.
 
     Ends normally when a limit, ``until`` or the ``wait`` budget is reached. When
     ``drain`` is set while following, one heartbeat goes out at once (to carry the
-    reconnect advice).
+    reconnect advice). In a ``session``, a catch-up batch that reaches the tail carries
+    it (as S2 sends it: the reader knows it caught up without waiting for a heartbeat,
+    and gets none); a unary read's, as s2-lite's, only when it came live.
 
     Raises:
         ApiError: ``stream_deletion_pending`` if the stream is deleted meanwhile.
@@ -202,6 +210,7 @@ async def read_events(
     pos = start
     following = False
     announced = False
+    told: tuple[int, int] | None = None  # the tail the last batch carried
     deadline: float | None = None
     while count_left > 0 and bytes_left > 0:
         stream.ensure_live()
@@ -212,7 +221,10 @@ async def read_events(
             params.until,
         )
         if got.count:
-            yield Batch(got, stream.tail if following else None)
+            tail = stream.tail
+            reaches = session and got.last_seq + 1 == tail[0]
+            told = tail if following or reaches else None
+            yield Batch(got, told)
             pos = got.last_seq + 1
             count_left -= got.count
             bytes_left -= got.metered
@@ -223,7 +235,8 @@ async def read_events(
             return
         if not following:
             following = True
-            yield Heartbeat(stream.tail)
+            if told != stream.tail:  # a reader told the tail already needs no heartbeat
+                yield Heartbeat(stream.tail)
             if wait is not None:
                 deadline = time.monotonic() + wait
         elif drain is not None and drain.is_set() and not announced:

@@ -112,7 +112,8 @@ class RecordHandlers:
         stream.check_read_key(key)
         start = params.start_seq(stream)
         got: Batch | None = None
-        async with contextlib.aclosing(read_events(stream, params, start)) as events:
+        unary = read_events(stream, params, start, session=False)
+        async with contextlib.aclosing(unary) as events:
             async for event in events:
                 if isinstance(event, Batch):
                     got = event

@@ -59,10 +59,18 @@ class CorruptLog(RuntimeError):
     """The log is damaged in the middle: starting would silently lose acknowledged data."""
 
 
+class DataDirInUse(RuntimeError):
+    """Another s2-local holds the data directory."""
+
+
 class DiskStore(Store):
     """A write-ahead log in ``data_dir``, fsynced before every acknowledgement.
 
     With ``repair``, recovery drops damaged entries instead of refusing to start.
+
+    Raises:
+        DataDirInUse: another s2-local serves ``data_dir``.
+        OSError: ``data_dir`` cannot be created or written.
     """
 
     durable = True
@@ -77,7 +85,7 @@ class DiskStore(Store):
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             self._lock.close()
-            raise RuntimeError(f"{self.data_dir} is in use by another s2-local") from e
+            raise DataDirInUse(f"{self.data_dir} is in use by another s2-local") from e
         self._fd: int | None = None
         self._size = 0
         """Bytes of whole entries in the file: where the next write starts."""
