@@ -9,6 +9,7 @@ from typing import Any
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.settings
 from h2.frame_buffer import FrameBuffer
@@ -134,3 +135,64 @@ def test_a_response_ends_with_its_last_data_frame(s2_server: S2TestServer) -> No
     assert [type(f).__name__ for f in frames] == ["HeadersFrame", "DataFrame"]
     assert b'"basins"' in frames[1].data
     assert "END_STREAM" in frames[1].flags
+
+
+MALFORMED = {
+    "upper-case name": [("X-Upper", "1")],
+    "connection-specific": [("connection", "keep-alive")],
+    "te other than trailers": [("te", "gzip")],
+    "leading space in a value": [("x-a", " b")],
+    "LF in a value": [("x-a", "b\nc")],
+    "colon in a name": [("x:a", "b")],
+    "pseudo-header after a regular one": [("x-a", "b"), (":scheme", "http")],
+    "repeated pseudo-header": [(":path", "/health")],
+    "unknown pseudo-header": [(":status", "200")],
+    "host differs from :authority": [("host", "elsewhere")],
+}
+
+
+def test_malformed_requests_are_refused_and_the_connection_lives(
+    s2_server: S2TestServer,
+) -> None:
+    """Each malformed header block is a stream error (RST_STREAM PROTOCOL_ERROR), never a
+    500 or the end of the connection: the next request on it is answered."""
+    port = _port(s2_server)
+    config = h2.config.H2Configuration(
+        client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False
+    )
+    conn = h2.connection.H2Connection(config)
+    conn.initiate_connection()
+    base = [(":method", "GET"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
+            (":path", "/health")]  # fmt: skip
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(conn.data_to_send())
+        stream_ids = {}
+        for name, extra in MALFORMED.items():
+            stream_id = conn.get_next_available_stream_id()
+            pseudo = [h for h in extra if h[0].startswith(":")]
+            regular = [h for h in extra if not h[0].startswith(":")]
+            if name == "pseudo-header after a regular one":
+                block = [*base, *extra]
+            else:
+                block = [*base, *pseudo, *regular]
+            conn.send_headers(stream_id, block, end_stream=True)
+            stream_ids[stream_id] = name
+        good = conn.get_next_available_stream_id()
+        conn.send_headers(good, base, end_stream=True)
+        sock.sendall(conn.data_to_send())
+        resets: dict[int, int] = {}
+        answered = False
+        while not answered:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.StreamReset):
+                    resets[event.stream_id] = event.error_code
+                elif isinstance(event, h2.events.ResponseReceived):
+                    assert event.stream_id == good, stream_ids.get(event.stream_id)
+                    assert dict(event.headers)[b":status"] == b"200"
+                    answered = True
+            sock.sendall(conn.data_to_send())
+    assert {stream_ids[s]: code for s, code in resets.items()} == dict.fromkeys(
+        MALFORMED, h2.errors.ErrorCodes.PROTOCOL_ERROR
+    )

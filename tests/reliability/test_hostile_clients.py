@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import h2.config
+import h2.connection
 import httpx
 import pytest
 from s2_local.server import Server
@@ -257,6 +259,43 @@ def test_sigterm_with_requests_in_flight_exits_cleanly(tmp_path: Path) -> None:
 
     try:
         took = asyncio.run(load())
+        stderr = proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0, stderr
+    assert took < 10
+    assert "Traceback" not in stderr and "never awaited" not in stderr, stderr
+
+
+def test_sigterm_right_after_a_burst_of_resets_exits_cleanly() -> None:
+    """18,300 HEADERS + RST_STREAM pairs on one connection, then SIGTERM at once: exit 0,
+    nothing on stderr but log lines (hypercorn died with h2 tracebacks here)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s2_local", "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        port = int(
+            next(m.group(1) for line in proc.stdout if (m := re.search(r":(\d+) \(in", line)))
+        )
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        headers = [(":method", "GET"), (":scheme", "http"), (":authority", "x"),
+                   (":path", "/v1/streams/s/records?seq_num=0&wait=30"), ("s2-basin", "b")]  # fmt: skip
+        for i in range(18_300):
+            conn.send_headers(1 + 2 * i, headers)
+            conn.reset_stream(1 + 2 * i)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            with contextlib.suppress(OSError):  # the server may close it (rapid resets)
+                sock.sendall(conn.data_to_send())
+            proc.terminate()
+            started = time.monotonic()
+            proc.wait(20)
+        took = time.monotonic() - started
         stderr = proc.stderr.read()
     finally:
         proc.kill()

@@ -1,5 +1,5 @@
 """Serve an app for ``server.py``: s2-local's app or the bare baseline app, on s2-local's
-own HTTP layer or on plain hypercorn 0.18 (the reference: untuned but for the two settings
+own HTTP layer or on plain hypercorn 0.18 (the reference: untuned but for the settings
 that would make it drop requests or log each one).
 
 Usage: ``python serve_app.py {s2,bare} {own,hypercorn}``; prints the endpoint, serves until
@@ -35,6 +35,7 @@ async def serve_hypercorn(app: Any, sock: socket.socket, stop: asyncio.Event) ->
     config = Config()
     config.bind = [f"fd://{sock.fileno()}"]
     config.accesslog = None
+    config.loglevel = "WARNING"
     config.keep_alive_max_requests = sys.maxsize  # else it drops requests in flight
     await serve(app, config, shutdown_trigger=stop.wait)
 

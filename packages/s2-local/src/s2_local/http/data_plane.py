@@ -13,7 +13,7 @@ from s2_sdk.protocol import AppendInputView, ErrorCode, pb
 
 from s2_local.engine.access import permitted_commands
 from s2_local.engine.account import Account
-from s2_local.engine.config import parse_stream_config
+from s2_local.engine.config import StreamConfig, parse_stream_config
 from s2_local.engine.crypto import parse_key_header
 from s2_local.engine.parsing import parse_json
 from s2_local.engine.reads import Batch, ReadParams, batch_payload, read_events
@@ -30,6 +30,20 @@ __all__ = ["RecordHandlers"]
 PROTO_TYPES = ("application/protobuf", "application/x-protobuf")
 S2S = "s2s/proto"
 _STREAMING_HEADERS = [("cache-control", "no-cache, no-transform"), ("x-accel-buffering", "no")]
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_config(raw: str) -> StreamConfig:
+    """An ``s2-stream-config`` header, parsed (once per distinct value: a client such as
+    s2-celery sends the same one with every request).
+
+    Raises:
+        ApiError: ``bad_header`` for a header that is not a stream config.
+    """
+    try:
+        return parse_stream_config(parse_json(raw, ErrorCode.BAD_HEADER, "s2-stream-config"))
+    except (ValueError, ApiError) as e:
+        raise ApiError(ErrorCode.BAD_HEADER, f"invalid s2-stream-config: {e}") from e
 
 
 class RecordHandlers:
@@ -53,14 +67,7 @@ class RecordHandlers:
         name = req.principal.auto_prefix + path_stream(name)
         req.principal.authorize(on, basin=basin, stream=name)
         raw = req.header("s2-stream-config")
-        config = None
-        if raw is not None:
-            try:
-                config = parse_stream_config(
-                    parse_json(raw, ErrorCode.BAD_HEADER, "s2-stream-config")
-                )
-            except (ValueError, ApiError) as e:
-                raise ApiError(ErrorCode.BAD_HEADER, f"invalid s2-stream-config: {e}") from e
+        config = None if raw is None else _stream_config(raw)
         return await self.account.data_stream(
             basin, name, "append" if on == "append" else "read", config
         )

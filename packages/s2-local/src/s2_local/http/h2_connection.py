@@ -11,7 +11,8 @@
   stream reset with NO_ERROR once the response is out (RFC 9113, 8.1).
 - Draining: requests in progress go on; GOAWAY once the last has ended.
 - Response headers are encoded by :class:`~s2_sdk.protocol.StatelessEncoder`, without
-  h2's per-header checks (the app makes them well-formed); request headers are checked.
+  h2's per-header checks (the app makes them well-formed); request headers are checked by
+  :mod:`~s2_local.http.h2_request` (a malformed request is refused, the connection lives).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from s2_sdk.protocol import H2_MAX_FRAME_SIZE, quiet_frames, stateless_headers
 
 from s2_local.http.connection import Connection
 from s2_local.http.exchange import Exchange
+from s2_local.http.h2_request import MalformedRequest, request_fields
 
 if TYPE_CHECKING:
     import asyncio
@@ -56,6 +58,8 @@ _CONFIG = h2.config.H2Configuration(
     header_encoding=None,
     validate_outbound_headers=False,
     normalize_outbound_headers=False,
+    validate_inbound_headers=False,  # h2_request checks them, in one pass
+    normalize_inbound_headers=False,
 )
 
 
@@ -135,22 +139,16 @@ class H2Connection(Connection):
             with contextlib.suppress(h2.exceptions.H2Error):
                 self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
             return
-        method = path = authority = b""
-        headers: list[tuple[bytes, bytes]] = []
-        for name, value in event.headers or ():
-            if name[:1] == b":":
-                if name == b":method":
-                    method = value
-                elif name == b":path":
-                    path = value
-                elif name == b":authority":
-                    authority = value
-            else:
-                headers.append((name, value))
-        if authority:
-            headers.append((b"host", authority))
-        raw_path, _, query = path.partition(b"?")
-        scope = self.scope(method.decode("ascii", "replace"), raw_path, query, headers)
+        try:
+            fields = request_fields(event.headers or [])
+        except MalformedRequest as e:
+            log.debug("refusing a malformed request from %s: %s", self.client, e)
+            with contextlib.suppress(h2.exceptions.H2Error):
+                self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+            return
+        raw_path, _, query = fields.path.partition(b"?")
+        method = fields.method.decode("ascii", "replace")
+        scope = self.scope(method, raw_path, query, fields.headers)
         self.start_exchange(Exchange(self, stream_id, scope))
 
     def _data(self, event: h2.events.DataReceived) -> None:
