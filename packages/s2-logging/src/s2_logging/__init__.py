@@ -14,11 +14,19 @@ from importlib.metadata import version as _version
 
 from s2_logging._format import S2JsonFormatter
 from s2_logging.handler import S2Handler
+from s2_logging.loguru_sink import S2LoguruSink
 from s2_logging.reader import read_log_events
 
 __version__ = _version("s2-logging")
 
-__all__ = ["S2Handler", "S2JsonFormatter", "S2LoggerFactory", "__version__", "read_log_events"]
+__all__ = [
+    "S2Handler",
+    "S2JsonFormatter",
+    "S2LoggerFactory",
+    "S2LoguruSink",
+    "__version__",
+    "read_log_events",
+]
 
 
 def __getattr__(name: str) -> object:

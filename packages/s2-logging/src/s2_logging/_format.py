@@ -19,7 +19,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
-__all__ = ["Event", "S2JsonFormatter", "capture", "render_event", "trace_context"]
+__all__ = ["Event", "S2JsonFormatter", "active_trace", "capture", "render_event", "trace_context"]
 
 _PLAIN = logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
 _PLAIN_SIZE = len(_PLAIN)  # a record with no more attributes than this has no extra fields
@@ -41,7 +41,8 @@ def _current_span_getter() -> Callable[[], Any] | None:
 _current_span = _current_span_getter()
 
 
-def _active_trace() -> tuple[int, int, int] | None:
+def active_trace() -> tuple[int, int, int] | None:
+    """(trace id, span id, flags) of the active OpenTelemetry span, if there is one."""
     if _current_span is None:
         return None
     context = _current_span().get_span_context()
@@ -61,7 +62,7 @@ def _trace_fields(trace: tuple[int, int, int]) -> dict[str, str]:
 
 def trace_context() -> dict[str, str]:
     """``trace_id``/``span_id``/``trace_flags`` (lowercase hex) of the active OpenTelemetry span."""
-    trace = _active_trace()
+    trace = active_trace()
     return {} if trace is None else _trace_fields(trace)
 
 
@@ -94,7 +95,7 @@ def capture(record: logging.LogRecord) -> Event:
         record.process,
         record.thread,
         record.threadName,
-        _active_trace(),
+        active_trace(),
     )
 
 

@@ -14,6 +14,7 @@ from s2_sdk.sync import connect, on_background_thread
 
 from s2_logging._format import capture, render_event
 from s2_logging._sink import Entry, LogSink, Overflow
+from s2_logging.celery_workers import keep_root_handlers
 
 __all__ = ["S2Handler"]
 
@@ -105,6 +106,7 @@ class S2Handler(logging.Handler):
             render=self._render,
         )
         self._closed = False
+        keep_root_handlers()
 
     @property
     def dropped(self) -> int:

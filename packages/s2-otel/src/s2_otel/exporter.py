@@ -51,6 +51,8 @@ from s2_sdk import AppendInput, Record, S2Error, S2ServerError
 from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, ErrorCode
 from s2_sdk.sync import S2, append_record_batches, connect
 
+from s2_otel.celery_workers import flush_at_pool_process_exit
+
 try:  # the SDK's logs API was renamed in 1.3x
     from opentelemetry.sdk._logs.export import LogRecordExporter as _LogExporter
     from opentelemetry.sdk._logs.export import LogRecordExportResult as _LogResult
@@ -126,6 +128,7 @@ class _S2Export(Generic[Unit]):
         self.dropped = 0
         """Items (spans, log records, data points) not stored: too large for a record
         (over 1 MiB encoded), or in an export that failed."""
+        flush_at_pool_process_exit()
 
     # -- what each signal provides ---------------------------------------------------
 

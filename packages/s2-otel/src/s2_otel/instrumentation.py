@@ -37,6 +37,8 @@ from s2_sdk import (
 )
 from s2_sdk.sync import on_background_thread
 
+from s2_otel import zero_code
+
 __all__ = ["S2Instrumentor", "extract_context", "with_trace_context"]
 
 _TRACER_NAME = "s2_otel.instrumentation"
@@ -107,6 +109,7 @@ class S2Instrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("s2-core",)
 
     def _instrument(self, **kwargs: Any) -> None:
+        zero_code.check()  # opentelemetry-instrument loads this; say if s2 cannot export
         self._originals = []
         tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=kwargs.get("tracer_provider"))
         self._patch(S2Stream, "append", _append(tracer))

@@ -1,0 +1,1 @@
+"""Orders: placed by a view, processed by a Celery task."""
