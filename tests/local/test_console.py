@@ -110,6 +110,7 @@ def test_browse_tail_live_and_append(
     stream_link.click()
     _wait(browser, lambda b: "following" in _text(b, "#live-status"))
     _wait(browser, lambda b: '"item": "tea"' in _text(b, "#records"))  # the paged records
+    assert '{\n  "id": 1,\n  "item": "tea"\n}' in _text(browser, "#records")  # JSON: pretty
     assert "type: order" in _text(browser, "#records")
     browser.execute_script("window.stillTheSamePage = true")
 

@@ -107,3 +107,27 @@ def test_tail_follow_shows_a_record_appended_after_it_started(client: S2, basin:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_tail_shows_extra_fields_and_the_trace(client: S2, basin: str) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    handler = S2Handler(basin, "readable")
+    log = logging.getLogger("shop")
+    log.addHandler(handler)
+    log.propagate = False
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("place") as span:
+        log.warning("order placed", extra={"order_id": "o-1", "note": "two words"})
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    handler.close()
+    log.removeHandler(handler)
+    done = subprocess.run(
+        [sys.executable, "-m", "s2_logging", "tail", basin, "readable"],
+        capture_output=True, text=True, timeout=60, env=os.environ,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert line.endswith(
+        f'WARNING  shop: order placed  note="two words" order_id=o-1 trace_id={trace_id}'
+    ), line

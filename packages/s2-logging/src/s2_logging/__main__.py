@@ -1,4 +1,8 @@
-"""``python -m s2_logging tail BASIN STREAM [--since 10m] [--level LEVEL] [--follow] [--json]``."""
+"""``python -m s2_logging tail BASIN STREAM [--since 10m] [--level LEVEL] [--follow] [--json]``.
+
+One line per event: time, level, logger, message, its extra fields as ``key=value`` and
+the ``trace_id`` of the span it was logged in; then the traceback, if any.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import re
 import sys
 from datetime import timedelta
+from typing import Any
 
 from s2_logging.reader import read_log_events
 
@@ -27,6 +32,19 @@ def _duration(text: str) -> timedelta:
             f"expected a duration like 30s, 10m, 2h or 1d, not {text!r}"
         )
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _context(event: dict[str, Any]) -> str:
+    """An event's extra fields as ``key=value``, then the trace it belongs to."""
+    parts = []
+    extra = event.get("extra")
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            shown = value if isinstance(value, str) and " " not in value else json.dumps(value)
+            parts.append(f"{key}={shown}")
+    if event.get("trace_id"):
+        parts.append(f"trace_id={event['trace_id']}")
+    return "  " + " ".join(parts) if parts else ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             level = str(event.get("level", "")).upper()
             line = (
                 f"{event.get('timestamp', event['s2_timestamp'])} {level:<8} "
-                f"{event.get('logger', '-')}: {event.get('message', '')}"
+                f"{event.get('logger', '-')}: {event.get('message', '')}{_context(event)}"
             )
             if "exception" in event:
                 line += "\n" + str(event["exception"].get("traceback", "")).rstrip()

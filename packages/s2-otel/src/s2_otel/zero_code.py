@@ -46,10 +46,20 @@ def problems() -> list[str]:
     unconfigured = [s for s, p in providers.items() if _asked(s) and not _from_sdk(p)]
     if unconfigured:
         variables = ", ".join(f"OTEL_{s.upper()}_EXPORTER=s2" for s in unconfigured)
+        if importlib.util.find_spec("opentelemetry.distro") is None:
+            why = (
+                f"opentelemetry-instrument needs a distro to set the SDK up ({_FIX} brings "
+                "opentelemetry-distro)"
+            )
+        else:
+            why = (
+                "its configuration failed (see the error above: each exporter named must be "
+                "installed, and the distro gives a signal you name none for OTLP's, so name "
+                "s2 or none for each of traces, logs and metrics)"
+            )
         found.append(
             f"{variables} is set, but no OpenTelemetry SDK was configured, so nothing will be "
-            f"exported: opentelemetry-instrument needs a distro to set the SDK up ({_FIX} "
-            "brings opentelemetry-distro)"
+            f"exported: {why}"
         )
     if (
         _asked("logs")

@@ -266,7 +266,7 @@ async function streamView(basin, stream, params) {
   setCrumbs(["/console", "basins"], [address(basin), basin], [null, stream]);
   document.title = `${stream} · ${basin} · s2-local`;
   const path = `/v1/streams/${encodeURIComponent(stream)}`;
-  const mode = params.get("view") || "text";
+  const mode = params.get("view") || "auto";
   const from = params.get("timestamp") !== null ? "timestamp" : "seq_num";
   const start = params.get(from) ?? "0";
   const count = params.get("count") || "50";
@@ -277,7 +277,7 @@ async function streamView(basin, stream, params) {
   const fromSelect = el("select", { name: "from" }, el("option", { value: "seq_num", selected: from === "seq_num" }, "seq num"),
     el("option", { value: "timestamp", selected: from === "timestamp" }, "timestamp (ms)"));
   const countInput = el("input", { name: "count", value: count, size: 5 });
-  const modeSelect = el("select", { name: "view" }, ["text", "json", "hex"].map((m) => el("option", { value: m, selected: m === mode }, m)));
+  const modeSelect = el("select", { name: "view" }, ["auto", "text", "json", "hex"].map((m) => el("option", { value: m, selected: m === mode }, m)));
   const pageError = errorBox("page-error");
   const pageForm = el("form", { id: "page-form", onsubmit: (event) => {
     event.preventDefault();
@@ -433,8 +433,8 @@ async function recordView(basin, stream, seqText, params) {
     view.replaceChildren(el("h1", {}, `No record ${seqText}`), el("p", { class: "note" }, "It was trimmed, or not appended yet."));
     return;
   }
-  const mode = params.get("view") || "text";
-  const modes = el("p", {}, ["text", "json", "hex"].map((m) => [m === mode ? el("strong", {}, m) : link(`${address(basin, stream, seqText)}?view=${m}`, m), " "]));
+  const mode = params.get("view") || "auto";
+  const modes = el("p", {}, ["auto", "text", "json", "hex"].map((m) => [m === mode ? el("strong", {}, m) : link(`${address(basin, stream, seqText)}?view=${m}`, m), " "]));
   view.replaceChildren(
     el("h1", {}, `${stream} · record ${record.seqNum}`),
     el("section", { id: "record" }, el("dl", {},

@@ -33,12 +33,14 @@ export function asHex(bytes) {
   return lines.join("\n");
 }
 
-/** A body as `mode` asks (text, json or hex), falling back where it cannot be shown so. */
+/** A body as `mode` asks (auto, text, json or hex), falling back where it cannot be shown
+ * so. `auto`: a JSON object or array pretty, other UTF-8 as text, the rest as hex. */
 export function showBody(bytes, mode) {
   if (mode === "hex") return asHex(bytes);
   const text = asText(bytes);
   if (text === null) return asHex(bytes);
-  if (mode === "json") {
+  const looksJson = /^\s*[[{]/.test(text);
+  if (mode === "json" || (mode === "auto" && looksJson)) {
     try {
       return JSON.stringify(JSON.parse(text), null, 2);
     } catch {

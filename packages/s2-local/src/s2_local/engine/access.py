@@ -24,6 +24,7 @@ from s2_local.errors import ApiError
 __all__ = [
     "OPERATIONS",
     "AccessToken",
+    "ROOT",
     "Principal",
     "ResourceSet",
     "Scope",
@@ -109,6 +110,15 @@ class Scope:
     access_tokens: ResourceSet | None = None
     groups: dict[str, tuple[bool, bool]] = field(default_factory=dict)
     ops: frozenset[str] = frozenset()
+    _permitted: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        allowed = set(self.ops)
+        for op, (group, write) in OPERATIONS.items():
+            read_ok, write_ok = self.groups.get(group, (False, False))
+            if (write and write_ok) or (not write and read_ok):
+                allowed.add(op)
+        object.__setattr__(self, "_permitted", frozenset(allowed))  # checked on every request
 
     @classmethod
     def root(cls) -> Scope:
@@ -117,12 +127,7 @@ class Scope:
 
     def permitted(self) -> frozenset[str]:
         """Every operation allowed, by explicit op or by group permission."""
-        allowed = set(self.ops)
-        for op, (group, write) in OPERATIONS.items():
-            read_ok, write_ok = self.groups.get(group, (False, False))
-            if (write and write_ok) or (not write and read_ok):
-                allowed.add(op)
-        return frozenset(allowed)
+        return self._permitted
 
     def within(self, parent: Scope) -> bool:
         """Whether this scope grants nothing ``parent`` does not."""
@@ -251,6 +256,10 @@ class Principal:
             "token": self.scope.access_tokens,
         }[kind]
         return rs is not None and rs.matches(name)
+
+
+ROOT = Principal(None, Scope.root())
+"""The caller with the root token, or any caller when authentication is off."""
 
 
 def permitted_commands(principal: Principal) -> frozenset[str]:

@@ -8,6 +8,7 @@ the basin default, then to the system default), a value sets it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -94,7 +95,7 @@ class StreamConfig:
 
     def resolved(self, basin_default: StreamConfig) -> StreamConfig:
         """Every field filled: this config, then the basin default, then the system default."""
-        return self.merged_over(basin_default).merged_over(SYSTEM_DEFAULTS)
+        return _resolved(self, basin_default)
 
     @property
     def is_empty(self) -> bool:
@@ -195,6 +196,12 @@ _LEAVES = (
     _Leaf(("delete_on_empty", "min_age_secs"), ("delete_on_empty_min_age",), _u64, implied=0),
 )
 """Every field of a stream config: parsing, patching, defaults and the wire form follow it."""
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(config: StreamConfig, basin_default: StreamConfig) -> StreamConfig:
+    """(Cached: streams created on demand resolve the same pair again and again.)"""
+    return config.merged_over(basin_default).merged_over(SYSTEM_DEFAULTS)
 
 
 def parse_stream_config(value: Any) -> StreamConfig:

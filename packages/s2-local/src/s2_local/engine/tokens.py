@@ -8,6 +8,7 @@ from typing import Any
 from s2_sdk.protocol import ErrorCode
 
 from s2_local.engine.access import (
+    ROOT,
     AccessToken,
     Principal,
     Scope,
@@ -40,13 +41,13 @@ class Tokens:
             ApiError: 401 ``authn`` for a missing, unknown, revoked or expired token.
         """
         if not self.enabled:
-            return Principal(None, Scope.root())
+            return ROOT
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(ErrorCode.AUTHN, "missing bearer access token")
         hashed = digest(value.strip())
         if hashed == self._root:
-            return Principal(None, Scope.root())
+            return ROOT
         token_id = self._by_digest.get(hashed)
         token = self.by_id.get(token_id) if token_id else None
         if token is None:

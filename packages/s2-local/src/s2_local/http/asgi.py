@@ -19,8 +19,7 @@ from s2_sdk.protocol import (
     decompress,
 )
 
-from s2_local.engine.access import Principal
-from s2_local.engine.access import Scope as TokenScope
+from s2_local.engine.access import ROOT
 from s2_local.engine.parsing import parse_json, parse_uint
 from s2_local.errors import ApiError
 
@@ -38,9 +37,6 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-
-ROOT = Principal(None, TokenScope.root())
-"""The caller when authentication is off: allowed everything."""
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """Largest unary request body accepted (after decompression: 2 MiB of payload)."""
