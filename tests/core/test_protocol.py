@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hpack import Decoder, HeaderTuple, NeverIndexedHeaderTuple
+from hpack import Decoder, Encoder, HeaderTuple, NeverIndexedHeaderTuple
+from hpack.exceptions import HPACKDecodingError, OversizedHeaderListError
 from hypothesis import given
 from hypothesis import strategies as st
 from s2_sdk import protocol as p
@@ -140,3 +141,51 @@ def test_stateless_encoder_uses_the_static_table_and_plain_literals() -> None:
     assert encoder.encode([(b":method", b"GET")]) == b"\x82"  # the size is said once
     encoder.header_table_size = 4096
     assert encoder.encode([(b"x-a", b"b")]) == b"\x20\x00\x03x-a\x01b"
+
+
+@given(blocks=st.lists(_FIELDS, min_size=1, max_size=4), huffman=st.booleans())
+def test_plain_block_decoder_agrees_with_hpack(
+    blocks: list[list[tuple[bytes, bytes, bool]]], huffman: bool
+) -> None:
+    """Blocks from hpack's own encoder (dynamic table, Huffman) and from StatelessEncoder
+    decode to what hpack's decoder gives, sensitivity included."""
+    stateless, indexing = p.StatelessEncoder(), Encoder()
+    for encoder in (stateless, indexing):
+        ours, theirs = p.PlainBlockDecoder(), Decoder()
+        for block in blocks:
+            fields = [
+                NeverIndexedHeaderTuple(n, v) if s else HeaderTuple(n, v) for n, v, s in block
+            ]
+            data = (
+                indexing.encode(fields, huffman=huffman)
+                if encoder is indexing
+                else stateless.encode(fields)
+            )
+            mine, reference = ours.decode(data, raw=True), theirs.decode(data, raw=True)
+            assert mine == reference
+            assert [h.indexable for h in mine] == [h.indexable for h in reference]
+            assert ours.header_table.dynamic_entries == theirs.header_table.dynamic_entries
+
+
+def test_plain_block_decoder_takes_its_fast_path_and_keeps_hpack_errors() -> None:
+    encoder, decoder = p.StatelessEncoder(), p.PlainBlockDecoder()
+    decoder.decode(encoder.encode([(b":method", b"GET")]), raw=True)  # the size update: hpack
+    calls = []
+    original = Decoder.decode
+
+    def spy(self: Decoder, data: bytes, raw: bool = False) -> list[HeaderTuple]:
+        calls.append(data)
+        return list(original(self, data, raw))
+
+    Decoder.decode = spy  # type: ignore[method-assign]
+    try:
+        fields = [(b":path", b"/v1/streams/s/records"), (b"authorization", b"Bearer t")]
+        assert decoder.decode(encoder.encode(fields), raw=True) == fields
+        assert calls == []  # decoded without hpack
+        decoder.max_header_list_size = 40
+        with pytest.raises(OversizedHeaderListError):
+            decoder.decode(encoder.encode(fields), raw=True)
+        with pytest.raises(HPACKDecodingError):
+            decoder.decode(b"\x00\x7f", raw=True)  # a string longer than the block
+    finally:
+        Decoder.decode = original  # type: ignore[method-assign]

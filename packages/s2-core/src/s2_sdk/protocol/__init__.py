@@ -7,7 +7,8 @@
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
-- HTTP/2: :func:`quiet_frames`, :func:`stateless_headers` (:class:`StatelessEncoder`) and
+- HTTP/2: :func:`quiet_frames`, :func:`stateless_headers` (:class:`StatelessEncoder`,
+  :class:`PlainBlockDecoder`) and
   :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
 - Views of the same messages for hot paths: :data:`AppendInputView`, :data:`ReadBatchView`,
   :data:`ReadBatchProbe` (headers as raw bytes).
@@ -32,6 +33,7 @@ from s2_sdk.protocol._frames import (
 from s2_sdk.protocol._generated import s2_pb2 as pb
 from s2_sdk.protocol._h2 import (
     H2_MAX_FRAME_SIZE,
+    PlainBlockDecoder,
     StatelessEncoder,
     quiet_frames,
     stateless_headers,
@@ -89,6 +91,7 @@ __all__ = [
     "FrameDecoder",
     "FrameError",
     "HeaderLike",
+    "PlainBlockDecoder",
     "ReadBatchProbe",
     "ReadBatchView",
     "StatelessEncoder",
