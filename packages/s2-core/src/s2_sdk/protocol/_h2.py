@@ -228,8 +228,8 @@ class PlainBlockDecoder(Decoder):
     """hpack's decoder, with a fast path for header blocks that leave the dynamic table
     alone (what :class:`StatelessEncoder` writes, on both ends of our connections): they
     decode to the same fields in 0.4 of hpack's time (7 µs against 19 for a request's 11
-    fields). Any other block, and any malformed
-    one, goes through hpack's own decoding, errors included."""
+    fields). Any other block, and any malformed one, goes through hpack's own decoding,
+    errors included."""
 
     def decode(self, data: bytes, raw: bool = False) -> list[HeaderTuple]:
         if raw and self.header_table_size <= self.max_allowed_table_size:
