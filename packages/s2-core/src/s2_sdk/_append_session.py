@@ -12,11 +12,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from s2_sdk._duplex import DuplexConnection, DuplexStream
+from s2_sdk._exactly_once import Placed, resolve
 from s2_sdk._exceptions import (
     AppendIndefiniteFailureError,
     ReadTimeoutError,
     S2ClientError,
     S2Error,
+    SeqNumMismatchError,
     TransportError,
     fallible,
     server_error,
@@ -83,6 +85,8 @@ class _Batch:
     records: int
     size: int
     future: BatchSubmitTicket
+    placed: Placed | None = None
+    """Where the writer stated the batch goes (``match_seq_num``), with its records."""
     deadline: float = field(default=0.0)
     uncertain: bool = False
     """An attempt that sent this batch failed in a way that may have applied it."""
@@ -221,7 +225,8 @@ class AppendSession:
         await self._budget.acquire(size)
         self._raise_if_unusable()
         ticket = BatchSubmitTicket(loop=asyncio.get_running_loop())
-        self._queue.append(_Batch(frame, len(inp.records), size, ticket))
+        placed = None if inp.match_seq_num is None else Placed(inp.match_seq_num, inp.records)
+        self._queue.append(_Batch(frame, len(inp.records), size, ticket, placed))
         self._queued.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="s2-append-session")
@@ -269,9 +274,23 @@ class AppendSession:
             except _Reconnect:
                 continue  # every batch sent was acked: reconnect at once, for free
             except Exception as e:
+                resolved = False
+                if isinstance(e, SeqNumMismatchError) and self._doubtful():
+                    try:  # a resent batch refused: appended before, or another writer's turn?
+                        await self._resolve(e)
+                    except Exception as unresolved:
+                        if isinstance(unresolved, SeqNumMismatchError):
+                            for batch in self._inflight:  # another writer's: not ours, surely
+                                batch.uncertain = False
+                        self._fail(unresolved)
+                        await self._budget.reset()
+                        return
+                    resolved = True
                 if self._acked_since_attempt:
                     attempt = free = 0
-                if needs_new_connection(e) and free < _MAX_FREE_RECONNECTS:
+                if resolved:
+                    delay = 0.0  # settled what was appended: the rest goes again, at once
+                elif needs_new_connection(e) and free < _MAX_FREE_RECONNECTS:
                     free += 1
                     self._reconnects.record()
                     delay = backoff(0, self._retry) / 2
@@ -290,6 +309,36 @@ class AppendSession:
                 self._abandon_current()
                 await conn.close()
             await asyncio.sleep(delay)
+
+    def _doubtful(self) -> bool:
+        """Whether the oldest batch in flight, refused for its position, may have been
+        appended by an earlier attempt (and its writer stated that position)."""
+        return bool(self._inflight) and (
+            self._inflight[0].uncertain and self._inflight[0].placed is not None
+        )
+
+    async def _resolve(self, mismatch: SeqNumMismatchError) -> None:
+        """Settle the batches in flight that the stream shows were appended (one read for
+        all of them); the others stay in flight, to be sent again as they are.
+
+        Raises:
+            SeqNumMismatchError: another writer appended where a batch was to go.
+            S2Error: the read-back could not decide.
+        """
+        placed = []
+        for batch in self._inflight:
+            if batch.placed is None:
+                break
+            placed.append(batch.placed)
+        for ack in await resolve(self._stream, placed, mismatch):
+            await self._settle(self._inflight.popleft(), ack)
+
+    async def _settle(self, batch: _Batch, ack: AppendAck) -> None:
+        """``batch`` (no longer in flight) was appended: resolve its ticket."""
+        self._acked_since_attempt = True
+        if not batch.future.done():
+            batch.future.set_result(ack)
+        await self._budget.release(batch.size)
 
     def _wrote_data(self) -> bool:
         return self._current is not None and self._current.sent_data
@@ -409,11 +458,7 @@ class AppendSession:
         start, end = ack.start.seq_num, ack.end.seq_num
         if end < start or end <= prev_end or end - start != batch.records:
             raise S2ClientError(f"append session received an invalid ack {start}..{end}")
-        self._inflight.popleft()
-        self._acked_since_attempt = True
-        if not batch.future.done():
-            batch.future.set_result(ack)
-        await self._budget.release(batch.size)
+        await self._settle(self._inflight.popleft(), ack)
         return end
 
     def _fail(self, error: BaseException) -> None:

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from s2_sdk._append_session import AppendSession
 from s2_sdk._config import StreamConfig
-from s2_sdk._exceptions import S2ClientError, fallible
+from s2_sdk._exactly_once import Placed, mismatch_after_doubt, resolve
+from s2_sdk._exceptions import AppendIndefiniteFailureError, S2ClientError, fallible
 from s2_sdk._json import position, stream_config_json
 from s2_sdk._options import Batching
 from s2_sdk._producer import Producer
@@ -118,17 +119,32 @@ class S2Stream:
 
         Returns:
             Acknowledgement with assigned sequence numbers and tail position.
+
+        With ``inp.match_seq_num``, a retry refused for its position after an attempt that
+        may have taken effect is resolved by reading the stream back: the batch is found
+        there (its acknowledgement is returned) or another writer's records are (the
+        mismatch is raised). Exactly once: see the delivery guarantees.
         """
         check_append_input(inp)
         http = self._basin._http
-        resp = await http.request(
-            "POST",
-            self._path,
-            content=append_input_pb(inp).SerializeToString(),
-            headers=data_headers(self, inp.stream_config, **_PROTO_HEADERS),
-            retry_on=append_retry_on(http.retry.append_retry_policy),
-            track_uncertainty=True,
-        )
+        try:
+            resp = await http.request(
+                "POST",
+                self._path,
+                content=append_input_pb(inp).SerializeToString(),
+                headers=data_headers(self, inp.stream_config, **_PROTO_HEADERS),
+                retry_on=append_retry_on(http.retry.append_retry_policy),
+                track_uncertainty=True,
+            )
+        except AppendIndefiniteFailureError as e:
+            # refused for its position after an attempt that may have taken effect: the
+            # stream tells whether it did (exactly once with match_seq_num)
+            mismatch = mismatch_after_doubt(e)
+            if mismatch is None or inp.match_seq_num is None:
+                raise
+            placed = Placed(inp.match_seq_num, inp.records)
+            (ack,) = await resolve(self, [placed], mismatch)
+            return ack
         return append_ack(parse(pb.AppendAck, resp.content))
 
     def append_session(
