@@ -1,4 +1,5 @@
-"""A fault-injecting TCP proxy for tests: resets, stalls, slow links, cuts mid-frame.
+"""A fault-injecting TCP proxy for tests: resets, stalls, slow links, cuts mid-frame, lost
+acknowledgements.
 
 ``Proxy`` forwards ``127.0.0.1:<port>`` to a target on its own thread and event
 loop, so both blocking and asyncio clients can go through it. Faults apply to the
@@ -32,6 +33,7 @@ class Proxy(BackgroundServer):
         self._stalled_until = 0.0
         self._rate: float | None = None
         self._cut_next = False
+        self._lose_next_down = False
 
     def _before_stop(self) -> None:
         self._reset_all()
@@ -46,22 +48,28 @@ class Proxy(BackgroundServer):
         pair = {writer, up_writer}
         self._writers |= pair
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, down: bool) -> None:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
-                    await self._forward(data, dst, pair)
+                    await self._forward(data, dst, pair, down)
             with contextlib.suppress(OSError):
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True))
         self._writers -= pair
 
     async def _forward(
-        self, data: bytes, dst: asyncio.StreamWriter, pair: set[asyncio.StreamWriter]
+        self, data: bytes, dst: asyncio.StreamWriter, pair: set[asyncio.StreamWriter], down: bool
     ) -> None:
+        """Pass ``data`` on to ``dst`` (``down``: from the server to the client)."""
         loop = asyncio.get_running_loop()
         if (pause := self._stalled_until - loop.time()) > 0:
             await asyncio.sleep(pause)
+        if down and self._lose_next_down:
+            self._lose_next_down = False
+            for w in pair:
+                _reset(w)
+            raise OSError("an acknowledgement lost by the proxy")
         if self._cut_next:
             self._cut_next = False
             dst.write(data[: max(1, len(data) // 2)])  # half a chunk: mid-frame
@@ -109,6 +117,12 @@ class Proxy(BackgroundServer):
         self.faults["cut"] += 1
         self._cut_next = True
 
+    def lose_ack(self) -> None:
+        """Drop the next chunk the server sends (acknowledgements of what it applied, say)
+        and reset: the client cannot tell whether what it sent took effect."""
+        self.faults["lost ack"] += 1
+        self._lose_next_down = True
+
     def stall(self, seconds: float) -> None:
         """Hold all traffic for ``seconds`` (connections stay open)."""
         self.faults["stall"] += 1
@@ -125,13 +139,16 @@ class Proxy(BackgroundServer):
         self._rate = bytes_per_second
 
     def random_fault(self, rng: random.Random) -> None:
-        """One fault picked at random: a drop, a mid-frame cut, a stall or a slow spell."""
-        kind = rng.choice(["drop", "cut", "stall", "slow"])
+        """One fault picked at random: a drop, a mid-frame cut, a lost acknowledgement, a
+        stall or a slow spell."""
+        kind = rng.choice(["drop", "cut", "lost ack", "stall", "slow"])
         self._rate = None  # a slow spell lasts until the next fault
         if kind == "drop":
             self.drop()
         elif kind == "cut":
             self.cut()
+        elif kind == "lost ack":
+            self.lose_ack()
         elif kind == "stall":
             self.stall(rng.uniform(0.05, 0.5))
         else:
@@ -141,6 +158,7 @@ class Proxy(BackgroundServer):
         """Back to full speed with no pending fault."""
         self.slow(None)
         self._cut_next = False
+        self._lose_next_down = False
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

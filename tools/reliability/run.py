@@ -28,7 +28,10 @@ from faults.scenarios import (  # noqa: E402
     logging_outage,
     producer_under_faults,
     read_session_under_faults,
+    second_writer,
+    session_under_faults,
     sigkill_under_load,
+    unary_under_faults,
 )
 from s2_local.server import ServerProcess  # noqa: E402
 from s2_sdk import S2, AppendRetryPolicy, Endpoints  # noqa: E402
@@ -53,6 +56,22 @@ async def network_scenarios(server: ServerProcess, seconds: float) -> list[Figur
                 figures = await producer_under_faults(
                     direct, proxy, basin, f"producer-{name}", records=records,
                     policy=policy, match_seq_num=match, seconds=seconds,
+                )  # fmt: skip
+                results.append(figures)
+            print(_line(results[-1]), flush=True)
+        for scenario in (session_under_faults, second_writer):
+            with Proxy("127.0.0.1", server.port) as proxy:
+                results.append(
+                    await scenario(
+                        direct, proxy, basin, scenario.__name__, records=records, seconds=seconds
+                    )
+                )
+            print(_line(results[-1]), flush=True)
+        for blocking in (False, True):
+            with Proxy("127.0.0.1", server.port) as proxy:
+                figures = await unary_under_faults(
+                    direct, proxy, basin, f"unary-{blocking}", records=records // 10,
+                    blocking=blocking, seconds=seconds,
                 )  # fmt: skip
                 results.append(figures)
             print(_line(results[-1]), flush=True)
@@ -141,12 +160,16 @@ def main() -> int:
         "and must give it back when they leave).",
         "",
         "Lost must be 0 everywhere, and so must gaps and reordering. Duplicates are allowed "
-        "only for the Producer under `AppendRetryPolicy.ALL` without `match_seq_num`: a batch "
-        "whose acknowledgement was lost is sent again. With `match_seq_num` the resend is "
-        "refused with 412 instead (the producer then ends with `SeqNumMismatchError`, the "
-        "records written once); under `NO_SIDE_EFFECTS` it is not resent and the producer "
-        "ends with the transport error. A fencing token alone does not prevent such "
-        "duplicates: it only keeps other writers out.",
+        "only for the Producer under `AppendRetryPolicy.ALL` without `match_seq_num` (at "
+        "least once): a batch whose acknowledgement was lost is sent again. With "
+        "`match_seq_num` (exactly once) the resend is refused with 412, and the writer reads "
+        "the stream back: the batch found there is acknowledged from it, one not found is "
+        "sent again; the writer never fails, unless another writer's records are where its "
+        "batch was to go (a clear `SeqNumMismatchError`, nothing duplicated). Under "
+        "`NO_SIDE_EFFECTS` (at most once) it is not resent and the producer ends with the "
+        "transport error. A fencing token alone does not prevent duplicates: it only keeps "
+        "other writers out. 'lost ack' faults drop what the server sends next (after it "
+        "applied what it acknowledges) and reset the connection.",
         "",
         f"**Total lost: {lost}.**",
         "",

@@ -15,6 +15,7 @@ from s2_sdk._exceptions import (
     S2ClientError,
     S2Error,
     S2ServerError,
+    SeqNumMismatchError,
     ServerDrainingError,
     TransportError,
 )
@@ -127,7 +128,10 @@ async def run_with_retries(
 
 
 def _final(error: S2Error | TransportError, uncertain: bool) -> BaseException:
-    if uncertain and has_no_side_effects(error):
+    # after an attempt that may have taken effect, a definite refusal, or a refusal of the
+    # batch's position (which that attempt may have taken: see _exactly_once), leaves the
+    # outcome unknown
+    if uncertain and (has_no_side_effects(error) or isinstance(error, SeqNumMismatchError)):
         return AppendIndefiniteFailureError(error)
     if isinstance(error, S2Error):
         return error
