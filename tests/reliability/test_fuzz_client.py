@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -296,3 +299,49 @@ def test_a_connection_that_timed_out_takes_no_more_requests() -> None:
 
         assert asyncio.run(call()) == 7
         assert server.connections == 2
+
+
+def test_a_body_that_never_ends_fails_the_call_without_hoarding_memory() -> None:
+    """A server answering a check_tail with 200 and zeros for ever, three attempts: the call
+    fails in time, and the client's peak memory grows by less than 64 MiB over all of them
+    (each attempt stops at the unary cap and lets go of what it read)."""
+    program = textwrap.dedent(
+        """
+        import asyncio, sys, time
+        from datetime import timedelta
+        from s2_sdk import S2, Endpoints, Retry, S2Error, Timeout
+
+        def status(key):
+            for line in open("/proc/self/status"):
+                if line.startswith(key):
+                    return int(line.split()[1]) / 1024
+
+        async def call(endpoint):
+            endpoints = Endpoints(endpoint, endpoint)
+            retry = Retry(max_attempts=3, min_base_delay=timedelta(milliseconds=10))
+            timeout = Timeout(request=timedelta(seconds=20))
+            async with S2("t", endpoints=endpoints, retry=retry, timeout=timeout) as s2:
+                try:
+                    await s2["flood-basin"]["s"].check_tail()
+                except S2Error as e:
+                    return type(e).__name__
+            return "no error"
+
+        before = status("VmRSS")
+        started = time.monotonic()
+        outcome = asyncio.run(call(sys.argv[1]))
+        print(outcome, f"{time.monotonic() - started:.1f}", f"{status('VmHWM') - before:.0f}")
+        """
+    )
+    with EvilServer() as server:
+        server.answer = Answer(200, [("content-type", "application/json")], flood=True)
+        done = subprocess.run(
+            [sys.executable, "-c", program, server.endpoint],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    outcome, seconds, grown = done.stdout.split()
+    assert outcome != "no error", done.stdout
+    assert float(seconds) < 30, done.stdout
+    assert float(grown) < 64, done.stdout  # MiB, over all three attempts
+    assert len(server.requests) == 3

@@ -48,6 +48,8 @@ class Answer:
     """Reset the stream after the headers and body instead of ending the response."""
     trickle: float = 0.0
     """Send the body a byte at a time, this many seconds apart (never ending the response)."""
+    flood: bool = False
+    """Send zeros for ever, as fast as the client's flow-control windows let them go."""
 
 
 class EvilServer(BackgroundServer):
@@ -116,6 +118,21 @@ class EvilServer(BackgroundServer):
 
         self._loop.call_later(every, step, body)
 
+    def _flood(
+        self, conn: h2.connection.H2Connection, stream_id: int, flush: Callable[[], None]
+    ) -> None:
+        """Send zeros on ``stream_id`` whenever the windows allow, until it closes."""
+
+        def step() -> None:
+            with contextlib.suppress(h2.exceptions.H2Error, OSError):
+                room = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+                if room > 0:
+                    conn.send_data(stream_id, bytes(room))
+                    flush()
+                self._loop.call_later(0 if room > 0 else 0.001, step)
+
+        step()
+
     def _respond(
         self,
         conn: h2.connection.H2Connection,
@@ -125,10 +142,15 @@ class EvilServer(BackgroundServer):
     ) -> None:
         headers: list[tuple[str | bytes, str | bytes]] = [(":status", str(answer.status))]
         headers += answer.headers
-        if not answer.body and not (answer.endless or answer.reset or answer.trickle):
+        if not answer.body and not (
+            answer.endless or answer.reset or answer.trickle or answer.flood
+        ):
             conn.send_headers(stream_id, headers, end_stream=True)
             return
         conn.send_headers(stream_id, headers)
+        if answer.flood:
+            self._flood(conn, stream_id, flush)
+            return
         if answer.trickle:
             self._trickle(conn, stream_id, answer.body, answer.trickle, flush)
             return

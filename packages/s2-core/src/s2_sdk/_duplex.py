@@ -43,8 +43,10 @@ _WINDOW = 10 * 1024 * 1024
 # stream (bounded by _WINDOW) cannot stall the other streams sharing the connection.
 _CONNECTION_WINDOW = 2**31 - 1
 _CLOSE_TIMEOUT = 2.0
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-"""Largest complete response body read (unary responses are at most a few MiB)."""
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+"""Largest complete response body read, compressed or not: a unary response is at most a
+few MiB (a unary read returns at most 1 MiB of records); a server sending more (or an
+endless body) fails the call, with what it sent let go before any retry."""
 _READ_CHUNK = 256 * 1024
 
 
@@ -146,11 +148,12 @@ class DuplexStream:
     async def read_all(self, limit: int = MAX_RESPONSE_BYTES) -> bytes:
         """The rest of the response body (at most ``limit`` bytes: a larger one fails the
         stream with ``ProtocolError``, and is not kept)."""
-        chunks = []
+        chunks: list[bytes] = []
         size = 0
         while (chunk := await self.receive()) is not None:
             size += len(chunk)
             if size > limit:
+                chunks.clear()  # the traceback must not keep them through the retries
                 error = ProtocolError(f"response body larger than {limit} bytes")
                 self.reset(error)
                 raise error
