@@ -13,6 +13,7 @@ OFFICIAL_PY_SDK_VERSION = "0.13.0"
 REFERENCE_PY_SDK_VERSION = "0.8.0"
 """The release the API reference documents."""
 OFFICIAL_NODE_SDK = "@s2-dev/streamstore@0.27.0"
+OFFICIAL_NODE_PATTERNS = "@s2-dev/streamstore-patterns@2.1.4"
 
 
 def official_python(version: str = OFFICIAL_PY_SDK_VERSION) -> Path:
@@ -31,18 +32,20 @@ def official_python(version: str = OFFICIAL_PY_SDK_VERSION) -> Path:
     return python
 
 
-def official_node() -> Path | None:
-    """A folder with the official `@s2-dev/streamstore` installed (None without npm)."""
+def official_node(*packages: str) -> Path | None:
+    """A folder with the official `@s2-dev/streamstore` (and ``packages``) installed (None
+    without npm)."""
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
         return None
-    home = CACHE / OFFICIAL_NODE_SDK.replace("/", "_").replace("@", "")
+    wanted = (OFFICIAL_NODE_SDK, *packages)
+    home = CACHE / "+".join(p.replace("/", "_").replace("@", "") for p in wanted)
     if not (home / ".ready").exists():
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         (home / "package.json").write_text('{"name": "s2-interop", "private": true}\n')
         subprocess.run(
-            [npm, "install", "--silent", "--no-audit", "--no-fund", OFFICIAL_NODE_SDK],
+            [npm, "install", "--silent", "--no-audit", "--no-fund", *wanted],
             cwd=home,
             check=True,
         )
@@ -58,4 +61,4 @@ def run_script(argv: list[str], cwd: Path | None = None, timeout: float = 120) -
     return proc.stdout
 
 
-__all__ = ["official_node", "official_python", "run_script"]
+__all__ = ["OFFICIAL_NODE_PATTERNS", "official_node", "official_python", "run_script"]

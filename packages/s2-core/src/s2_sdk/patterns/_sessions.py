@@ -1,0 +1,264 @@
+"""Typed messages over S2: a serializing writer and a deserializing reader."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from s2_sdk._append_session import AppendSession
+from s2_sdk._exceptions import S2ClientError
+from s2_sdk._producer import Producer
+from s2_sdk._read_session import ReadSession
+from s2_sdk._records import AppendInput, Record
+from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
+from s2_sdk.patterns._wire import (
+    DEDUPE_SEQ_HEADER,
+    DEFAULT_MAX_FRAME_BYTES,
+    MAX_CHUNK_BODY_BYTES,
+    WRITER_ID_HEADER,
+    chunk_bytes,
+    dedupe_headers,
+    frame_records,
+    new_writer_id,
+)
+from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS, metered_size
+
+__all__ = [
+    "DeserializingReadSession",
+    "MessageRange",
+    "SerializingAppendSession",
+    "json_deserializer",
+    "json_serializer",
+]
+
+M = TypeVar("M")
+
+
+class MessageRange(NamedTuple):
+    """The sequence numbers a message's records took: ``start`` up to ``end`` (excluded)."""
+
+    start: int
+    end: int
+
+
+def json_serializer(message: Any) -> bytes:
+    """A message as compact UTF-8 JSON (what ``JSON.stringify`` writes, for TypeScript
+    readers)."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_deserializer(payload: bytes) -> Any:
+    """A message from UTF-8 JSON."""
+    return json.loads(payload)
+
+
+def _batches(records: list[Record]) -> list[list[Record]]:
+    """Records grouped into appendable batches, in order (S2's per-batch limits)."""
+    batches: list[list[Record]] = []
+    current: list[Record] = []
+    size = 0
+    for record in records:
+        metered = metered_size(record.headers, record.body)
+        if current and (
+            size + metered > MAX_BATCH_METERED_BYTES or len(current) == MAX_BATCH_RECORDS
+        ):
+            batches.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += metered
+    if current:
+        batches.append(current)
+    return batches
+
+
+class SerializingAppendSession(Generic[M]):
+    """Appends typed messages of any size, each as one framed run of records.
+
+    A message is serialized, cut into chunks of at most ``chunk_size`` bytes (one record
+    each), its first record carrying the frame headers, and, unless ``dedupe_seq`` is
+    None, every record carrying this writer's id and its next sequence number, from
+    ``dedupe_seq`` on (what a deduplicating reader drops repeats by). The wire format is
+    the TypeScript patterns' (``@s2-dev/streamstore-patterns``): either side reads what
+    the other writes. Concurrent :meth:`submit` calls keep each message's records
+    together.
+
+    Args:
+        session: An :class:`~s2_sdk.AppendSession`, or a :class:`~s2_sdk.Producer` (which
+            may batch records of several messages together).
+        serializer: Message to bytes (at least one byte); :func:`json_serializer` for JSON.
+        chunk_size: Most body bytes per record.
+        match_seq_num: Where the first message's first record goes (each batch then states
+            its position: exactly once through retries). With a Producer, set it on the
+            Producer instead.
+        dedupe_seq: The first record's dedupe sequence number; None: no dedupe headers.
+        max_frame_bytes: The largest serialized message sent (readers refuse larger ones).
+    """
+
+    def __init__(
+        self,
+        session: AppendSession | Producer,
+        serializer: Callable[[M], bytes],
+        *,
+        chunk_size: int = MAX_CHUNK_BODY_BYTES,
+        match_seq_num: int | None = None,
+        dedupe_seq: int | None = 0,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        if not 0 < chunk_size <= MAX_CHUNK_BODY_BYTES:
+            raise S2ClientError(f"chunk_size must be in 1..{MAX_CHUNK_BODY_BYTES}")
+        if match_seq_num is not None and isinstance(session, Producer):
+            raise S2ClientError("with a Producer, give match_seq_num to the Producer")
+        self.session = session
+        self.serializer = serializer
+        self.chunk_size = chunk_size
+        self.max_frame_bytes = max_frame_bytes
+        self.match_seq_num = match_seq_num
+        self.dedupe_seq = dedupe_seq
+        self.writer_id = new_writer_id()
+        """This writer's id in the dedupe headers (a new one per writer)."""
+        self._order = asyncio.Lock()
+
+    def records(self, message: M) -> list[Record]:
+        """A message's records, headers included (advancing the dedupe sequence).
+
+        Raises:
+            S2ClientError: the serializer gave no bytes.
+            FrameSizeError: the message is larger than ``max_frame_bytes``.
+        """
+        payload = self.serializer(message)
+        if not payload:
+            raise S2ClientError("the serializer must give at least one byte")
+        if len(payload) > self.max_frame_bytes:
+            raise FrameSizeError(
+                f"the serialized message is {len(payload)} bytes, over max_frame_bytes "
+                f"({self.max_frame_bytes}); readers would refuse it: raise max_frame_bytes "
+                "on both sides to send larger messages"
+            )
+        records = frame_records(chunk_bytes(payload, self.chunk_size))
+        if self.dedupe_seq is not None:
+            for record in records:
+                if any(name in (DEDUPE_SEQ_HEADER, WRITER_ID_HEADER) for name, _ in record.headers):
+                    raise S2ClientError("a record already carries a dedupe header")
+                record.headers = [*record.headers, *dedupe_headers(self.writer_id, self.dedupe_seq)]
+                self.dedupe_seq += 1
+        return records
+
+    async def submit(self, message: M) -> MessageRange:
+        """Append ``message``; once it is acknowledged, the sequence numbers it took.
+
+        Raises:
+            S2Error: as the session's submits and acknowledgements do.
+        """
+        session = self.session
+        if isinstance(session, Producer):
+            async with self._order:  # a message's records go together
+                tickets = [await session.submit(r) for r in self.records(message)]
+            indexed = await asyncio.gather(*tickets)
+            return MessageRange(indexed[0].seq_num, indexed[-1].seq_num + 1)
+        async with self._order:
+            batches = []
+            for batch in _batches(self.records(message)):
+                position = self.match_seq_num
+                if position is not None:
+                    self.match_seq_num = position + len(batch)
+                batches.append(await session.submit(AppendInput(batch, position)))
+        acks = await asyncio.gather(*batches)
+        return MessageRange(acks[0].start.seq_num, acks[-1].end.seq_num)
+
+    async def close(self) -> None:
+        """Close the underlying session (waiting for what was submitted)."""
+        await self.session.close()
+
+    async def __aenter__(self) -> SerializingAppendSession[M]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class DeserializingReadSession(Generic[M]):
+    """The typed messages of a stream, from a read session: an async iterator.
+
+    Repeated records (a retried append) are dropped by their dedupe headers (unless
+    ``enable_dedupe`` is False), frames are assembled into messages, and messages are
+    deserialized. A reader that starts in the middle of a message skips to the next whole
+    one. What cannot be part of a whole message is dropped as the TypeScript reader drops
+    it, but never silently: a warning names the sequence numbers and :attr:`dropped`
+    counts them.
+
+    Args:
+        read_session: A read session (``stream.read_session(...)``).
+        deserializer: Bytes to message; :func:`json_deserializer` for JSON.
+        enable_dedupe: Drop repeated records.
+        max_frame_bytes: The largest message assembled; a larger declared size raises
+            :class:`FrameSizeError`.
+    """
+
+    def __init__(
+        self,
+        read_session: ReadSession,
+        deserializer: Callable[[bytes], M],
+        *,
+        enable_dedupe: bool = True,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self.read_session = read_session
+        self.deserializer = deserializer
+        self.duplicates = 0
+        """Repeated records dropped by their dedupe headers."""
+        self.last_seq_num: int | None = None
+        """The first sequence number of the message last yielded."""
+        self.next_seq_num: int | None = None
+        """The sequence number after the message last yielded's records: where a reader
+        that resumes starts."""
+        self._dedupe = DedupeFilter() if enable_dedupe else None
+        self._assembler = FrameAssembler(max_frame_bytes=max_frame_bytes)
+        self._ready: deque[tuple[M, int | None, int | None]] = deque()
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped for not making a whole message (each drop was logged)."""
+        return self._assembler.dropped
+
+    def __aiter__(self) -> DeserializingReadSession[M]:
+        return self
+
+    async def __anext__(self) -> M:
+        while not self._ready:
+            batch = await anext(self.read_session)
+            for record in batch.records:
+                if self._dedupe is not None and not self._dedupe.accepts(record.headers):
+                    self.duplicates += 1
+                    continue
+                frame = self._assembler.push(record.headers, record.body, record.seq_num)
+                if frame is not None:
+                    message = self.deserializer(frame.payload)
+                    self._ready.append((message, frame.first_seq_num, record.seq_num))
+        message, first, last = self._ready.popleft()
+        self.last_seq_num = first
+        self.next_seq_num = None if last is None else last + 1
+        return message
+
+    async def close(self) -> None:
+        """Close the read session."""
+        await self.read_session.close()
+
+    async def __aenter__(self) -> DeserializingReadSession[M]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
