@@ -1,0 +1,186 @@
+"""s2_sdk.patterns against s2-local: messages of any size, in order, deduplicated, a writer
+restart, a reader starting mid-message, drops reported, size limits, a Producer, exactly
+once with match_seq_num."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+
+import pytest
+from s2_sdk import (
+    AppendInput,
+    Batching,
+    ReadLimit,
+    Record,
+    S2Stream,
+    SeqNum,
+    SeqNumMismatchError,
+)
+from s2_sdk.patterns import (
+    MAX_CHUNK_BODY_BYTES,
+    DedupeFilter,
+    DeserializingReadSession,
+    FrameAssembler,
+    FrameSizeError,
+    SerializingAppendSession,
+    chunk_bytes,
+    dedupe_headers,
+    frame_records,
+    json_deserializer,
+    json_serializer,
+    parse_frame_headers,
+)
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, metered_size
+
+
+def _identity(payload: bytes) -> bytes:
+    return payload
+
+
+async def _read_all(
+    stream: S2Stream, start: int = 0, **kw: object
+) -> tuple[list[bytes], DeserializingReadSession[bytes]]:
+    session = stream.read_session(start=SeqNum(start), wait=0)
+    reader = DeserializingReadSession(session, _identity, **kw)  # type: ignore[arg-type]
+    async with reader:
+        return [m async for m in reader], reader
+
+
+def test_a_chunk_with_every_header_fits_a_record() -> None:
+    records = frame_records(chunk_bytes(b"x" * (MAX_CHUNK_BODY_BYTES * 2 + 5)))
+    records[0].headers += dedupe_headers("w" * 12, 2**63)
+    assert [len(r.body) for r in records] == [MAX_CHUNK_BODY_BYTES] * 2 + [5]
+    assert metered_size(records[0].headers, records[0].body) == MAX_RECORD_METERED_BYTES
+    assert parse_frame_headers(records[0].headers) == (MAX_CHUNK_BODY_BYTES * 2 + 5, 3)
+    assert parse_frame_headers(records[1].headers) is None
+
+
+async def test_messages_of_any_size_in_order(stream: S2Stream) -> None:
+    sizes = [1, 1000, MAX_CHUNK_BODY_BYTES, MAX_CHUNK_BODY_BYTES + 1, 50 * 1024 * 1024, 7]
+    messages = [os.urandom(64) * (size // 64) + os.urandom(size % 64) for size in sizes]
+    async with SerializingAppendSession(stream.append_session(), _identity) as writer:
+        ranges = [await writer.submit(m) for m in messages]
+    assert [r.end - r.start for r in ranges] == [1, 1, 1, 2, 51, 1]
+    assert all(a.end == b.start for a, b in itertools.pairwise(ranges))
+    read, reader = await _read_all(stream)
+    assert read == messages
+    assert reader.last_seq_num == ranges[-1].start and reader.next_seq_num == ranges[-1].end
+
+
+async def test_repeated_records_are_dropped_and_a_restarted_writer_is_new(
+    stream: S2Stream,
+) -> None:
+    async with SerializingAppendSession(stream.append_session(), json_serializer) as first:
+        await first.submit({"n": 0})
+        big = await first.submit({"n": 1, "blob": "z" * 2_500_000})
+    limit = ReadLimit(count=big.end - big.start)
+    again = [r async for b in stream.read_session(start=SeqNum(big.start), limit=limit)
+             for r in b.records]  # fmt: skip
+    for r in again:  # a retry, appended again (a record a batch: each is near 1 MiB)
+        await stream.append(AppendInput([Record(r.body, list(r.headers))]))
+    async with SerializingAppendSession(stream.append_session(), json_serializer) as second:
+        await second.submit({"n": 2})  # a new writer id, its sequence starting at 0 again
+    session = stream.read_session(start=SeqNum(0), wait=0)
+    async with DeserializingReadSession(session, json_deserializer) as reader:
+        read = [m["n"] async for m in reader]
+    assert read == [0, 1, 2] and reader.duplicates == len(again) and reader.dropped == 0
+    plain = DeserializingReadSession(
+        stream.read_session(start=SeqNum(0), wait=0), json_deserializer, enable_dedupe=False
+    )
+    async with plain:
+        assert [m["n"] async for m in plain] == [0, 1, 1, 2]  # the repeat, when not deduped
+
+
+async def test_a_reader_starting_mid_message_skips_to_the_next_whole_one(
+    stream: S2Stream, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with SerializingAppendSession(stream.append_session(), _identity) as writer:
+        big = await writer.submit(b"b" * (MAX_CHUNK_BODY_BYTES * 2 + 1))
+        small = await writer.submit(b"after")
+    with caplog.at_level(logging.WARNING, logger="s2_sdk.patterns"):
+        read, reader = await _read_all(stream, start=big.start + 1)
+    assert read == [b"after"] and reader.last_seq_num == small.start
+    assert reader.dropped == 2
+    assert f"sequence numbers {big.start + 1}..{big.start + 1}" in caplog.text
+    assert "not part of a message" in caplog.text
+
+
+def test_incomplete_and_inconsistent_frames_are_dropped_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assembler = FrameAssembler()
+    first, _ = frame_records([b"ab", b"cd"])
+    with caplog.at_level(logging.WARNING, logger="s2_sdk.patterns"):
+        assert assembler.push(first.headers, first.body, 10) is None
+        restarted = frame_records([b"whole"])[0]  # a new message before "cd" came
+        done = assembler.push(restarted.headers, restarted.body, 11)
+        assert done is not None and done.payload == b"whole" and done.first_seq_num == 11
+        liar = Record(b"abc", [(b"_frame_records", (1).to_bytes(8, "big")),
+                               (b"_frame_bytes", (2).to_bytes(8, "big"))])  # fmt: skip
+        assert assembler.push(liar.headers, liar.body, 12) is None
+    assert assembler.dropped == 2
+    assert "sequence numbers 10..10" in caplog.text and "12..12" in caplog.text
+    with pytest.raises(FrameSizeError):
+        FrameAssembler(max_frame_bytes=4).push(restarted.headers, restarted.body, 13)
+
+
+def test_the_dedupe_filter_follows_one_writer_at_a_time() -> None:
+    seen = DedupeFilter()
+    verdicts = [
+        seen.accepts(dedupe_headers(writer, seq))
+        for writer, seq in [("a", 0), ("a", 1), ("a", 1), ("a", 0), ("b", 0), ("b", 1), ("a", 5)]
+    ]
+    assert verdicts == [True, True, False, False, True, True, True]
+    assert seen.accepts([]) and seen.accepts([(b"other", b"x")])
+
+
+async def test_sizes_are_refused_on_both_sides(stream: S2Stream) -> None:
+    async with SerializingAppendSession(
+        stream.append_session(), _identity, max_frame_bytes=10
+    ) as writer:
+        with pytest.raises(FrameSizeError, match="over max_frame_bytes"):
+            await writer.submit(b"x" * 11)
+        await writer.submit(b"x" * 10)
+    with pytest.raises(FrameSizeError, match="raise max_frame_bytes"):
+        await _read_all(stream, max_frame_bytes=9)
+
+
+async def test_over_a_producer_messages_share_batches(stream: S2Stream) -> None:
+    batching = Batching(max_records=100)
+    async with stream.producer(batching=batching) as producer:
+        writer = SerializingAppendSession(producer, json_serializer)
+        ranges = await asyncio.gather(*(writer.submit({"i": i}) for i in range(200)))
+    assert sorted(r.start for r in ranges) == list(range(200))
+    session = stream.read_session(start=SeqNum(0), wait=0)
+    async with DeserializingReadSession(session, json_deserializer) as reader:
+        read = [m["i"] async for m in reader]
+    assert sorted(read) == list(range(200))
+    assert [read.index(i) for i in range(200)] == [r.start for r in ranges]
+
+
+async def test_concurrent_submits_keep_each_message_whole(stream: S2Stream) -> None:
+    blobs = [bytes([i]) * (MAX_CHUNK_BODY_BYTES + 10) for i in range(6)]
+    async with SerializingAppendSession(stream.append_session(), _identity) as writer:
+        await asyncio.gather(*(writer.submit(b) for b in blobs))
+    read, reader = await _read_all(stream)
+    assert sorted(read) == sorted(blobs) and reader.dropped == 0
+
+
+async def test_with_match_seq_num_every_batch_states_its_position(stream: S2Stream) -> None:
+    await stream.append(AppendInput([Record(b"before")]))
+    async with SerializingAppendSession(
+        stream.append_session(), _identity, match_seq_num=1, dedupe_seq=None
+    ) as writer:
+        first = await writer.submit(b"a" * (MAX_CHUNK_BODY_BYTES + 1))
+        second = await writer.submit(b"b")
+    assert (first.start, first.end, second.start, second.end) == (1, 3, 3, 4)
+    stored = (await stream.read(start=SeqNum(1))).records
+    assert all(name != b"_dedupe_seq" for r in stored for name, _ in r.headers)
+    late = SerializingAppendSession(stream.append_session(), _identity, match_seq_num=1)
+    with pytest.raises(SeqNumMismatchError):
+        await late.submit(b"too late")
+    with pytest.raises(SeqNumMismatchError):
+        await late.close()  # the session's error, again
