@@ -26,6 +26,7 @@ EXPECTED_OUTPUT = {
     "logging_dictconfig": "refund failed - ZeroDivisionError",
     "otel_traces": "spans in S2: ['charge-card', 'place-order']",
     "celery_results": "sum of squares via a native chord: 285",
+    "ai_token_stream": "resumed after 5 tokens at #5; the replay matches",
 }
 
 
