@@ -184,3 +184,10 @@ async def test_with_match_seq_num_every_batch_states_its_position(stream: S2Stre
         await late.submit(b"too late")
     with pytest.raises(SeqNumMismatchError):
         await late.close()  # the session's error, again
+
+
+async def test_write_pipelines_messages(stream: S2Stream) -> None:
+    async with SerializingAppendSession(stream.append_session(), json_serializer) as writer:
+        tickets = [await writer.write({"i": i}) for i in range(100)]
+        ranges = [await ticket for ticket in tickets]
+    assert [(r.start, r.end) for r in ranges] == [(i, i + 1) for i in range(100)]

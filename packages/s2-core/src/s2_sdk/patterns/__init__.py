@@ -34,6 +34,7 @@ from s2_sdk.patterns._assembly import (
 from s2_sdk.patterns._sessions import (
     DeserializingReadSession,
     MessageRange,
+    MessageTicket,
     SerializingAppendSession,
     json_deserializer,
     json_serializer,
@@ -69,6 +70,7 @@ __all__ = [
     "FrameAssembler",
     "FrameSizeError",
     "MessageRange",
+    "MessageTicket",
     "SerializingAppendSession",
     "chunk_bytes",
     "decode_u64",

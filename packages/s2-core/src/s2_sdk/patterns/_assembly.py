@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk.patterns._wire import (
@@ -40,7 +40,7 @@ class DedupeFilter:
     __slots__ = ("_last_seq", "_writer")
 
     def __init__(self) -> None:
-        self._writer: str | None = None
+        self._writer: str | bytes | None = None
         self._last_seq = -1
 
     def accepts(self, headers: Headers) -> bool:
@@ -48,7 +48,10 @@ class DedupeFilter:
         found = parse_dedupe_headers(headers)
         if found is None:
             return True
-        writer, seq = found
+        return self.accepts_seq(*found)
+
+    def accepts_seq(self, writer: str | bytes, seq: int) -> bool:
+        """Whether ``writer``'s record ``seq`` is new (and remember it if so)."""
         if writer != self._writer:
             self._writer, self._last_seq = writer, seq
             return True
@@ -58,8 +61,7 @@ class DedupeFilter:
         return False
 
 
-@dataclass(frozen=True, slots=True)
-class CompletedFrame:
+class CompletedFrame(NamedTuple):
     """A whole message's bytes, and where it starts in the stream."""
 
     payload: bytes
@@ -106,7 +108,17 @@ class FrameAssembler:
         Raises:
             FrameSizeError: a message declares a size outside 1..``max_frame_bytes``.
         """
-        frame = parse_frame_headers(headers)
+        return self.push_parsed(parse_frame_headers(headers), body, seq_num)
+
+    def push_parsed(
+        self, frame: tuple[int, int] | None, body: bytes, seq_num: int | None = None
+    ) -> CompletedFrame | None:
+        """:meth:`push` for a record whose frame headers (total bytes, records) were read
+        already (None: it has none)."""
+        if frame is not None and not self._assembling and frame[1] == 1:
+            size = frame[0]  # a message in one record, the common case: nothing to keep
+            if 0 < size <= self.max_frame_bytes and len(body) == size:
+                return CompletedFrame(body, seq_num, 1)
         if frame is not None:
             if self._assembling:
                 self._drop("a new message started before this one was complete")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -13,15 +13,17 @@ from s2_sdk._append_session import AppendSession
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._producer import Producer
 from s2_sdk._read_session import ReadSession
-from s2_sdk._records import AppendInput, Record
+from s2_sdk._records import AppendAck, AppendInput, Record, SequencedRecord
 from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
 from s2_sdk.patterns._wire import (
     DEDUPE_SEQ_HEADER,
     DEFAULT_MAX_FRAME_BYTES,
+    FRAME_BYTES_HEADER,
+    FRAME_RECORDS_HEADER,
     MAX_CHUNK_BODY_BYTES,
     WRITER_ID_HEADER,
     chunk_bytes,
-    dedupe_headers,
+    decode_u64,
     frame_records,
     new_writer_id,
 )
@@ -30,12 +32,15 @@ from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS, metered_
 __all__ = [
     "DeserializingReadSession",
     "MessageRange",
+    "MessageTicket",
     "SerializingAppendSession",
     "json_deserializer",
     "json_serializer",
 ]
 
 M = TypeVar("M")
+_LEGACY_WRITER = b"__legacy__"
+"""The writer of records with a dedupe sequence number but no writer id."""
 
 
 class MessageRange(NamedTuple):
@@ -43,6 +48,28 @@ class MessageRange(NamedTuple):
 
     start: int
     end: int
+
+
+class MessageTicket:
+    """Awaited, the sequence numbers a message written with
+    :meth:`SerializingAppendSession.write` took, once they are acknowledged."""
+
+    __slots__ = ("_tickets",)
+
+    def __init__(self, tickets: list[Awaitable[Any]]) -> None:
+        self._tickets = tickets
+
+    def __await__(self) -> Generator[Any, None, MessageRange]:
+        return self._range().__await__()
+
+    async def _range(self) -> MessageRange:
+        first = await self._tickets[0]
+        last = first
+        for ticket in self._tickets[1:]:
+            last = await ticket
+        if isinstance(first, AppendAck):
+            return MessageRange(first.start.seq_num, last.end.seq_num)
+        return MessageRange(first.seq_num, last.seq_num + 1)  # a Producer's records
 
 
 def json_serializer(message: Any) -> bytes:
@@ -120,6 +147,7 @@ class SerializingAppendSession(Generic[M]):
         self.dedupe_seq = dedupe_seq
         self.writer_id = new_writer_id()
         """This writer's id in the dedupe headers (a new one per writer)."""
+        self._writer_header = (WRITER_ID_HEADER, self.writer_id.encode())
         self._order = asyncio.Lock()
 
     def records(self, message: M) -> list[Record]:
@@ -139,12 +167,14 @@ class SerializingAppendSession(Generic[M]):
                 "on both sides to send larger messages"
             )
         records = frame_records(chunk_bytes(payload, self.chunk_size))
-        if self.dedupe_seq is not None:
-            for record in records:
-                if any(name in (DEDUPE_SEQ_HEADER, WRITER_ID_HEADER) for name, _ in record.headers):
-                    raise S2ClientError("a record already carries a dedupe header")
-                record.headers = [*record.headers, *dedupe_headers(self.writer_id, self.dedupe_seq)]
-                self.dedupe_seq += 1
+        seq = self.dedupe_seq
+        if seq is not None:
+            writer = self._writer_header
+            for record in records:  # (ours alone: they carry no dedupe header yet)
+                record.headers.append((DEDUPE_SEQ_HEADER, seq.to_bytes(8, "big")))
+                record.headers.append(writer)
+                seq += 1
+            self.dedupe_seq = seq
         return records
 
     async def submit(self, message: M) -> MessageRange:
@@ -153,21 +183,30 @@ class SerializingAppendSession(Generic[M]):
         Raises:
             S2Error: as the session's submits and acknowledgements do.
         """
+        return await (await self.write(message))
+
+    async def write(self, message: M) -> MessageTicket:
+        """Hand ``message`` to the session (waiting only for its back-pressure) and return
+        a ticket, awaited for the sequence numbers it took: ``write`` pipelines messages,
+        where ``submit`` waits for each one's acknowledgement.
+
+        Raises:
+            S2Error: as the session's submits do.
+        """
         session = self.session
-        if isinstance(session, Producer):
-            async with self._order:  # a message's records go together
-                tickets = [await session.submit(r) for r in self.records(message)]
-            indexed = await asyncio.gather(*tickets)
-            return MessageRange(indexed[0].seq_num, indexed[-1].seq_num + 1)
-        async with self._order:
-            batches = []
-            for batch in _batches(self.records(message)):
-                position = self.match_seq_num
-                if position is not None:
-                    self.match_seq_num = position + len(batch)
-                batches.append(await session.submit(AppendInput(batch, position)))
-        acks = await asyncio.gather(*batches)
-        return MessageRange(acks[0].start.seq_num, acks[-1].end.seq_num)
+        async with self._order:  # a message's records go together
+            if isinstance(session, Producer):
+                tickets: list[Awaitable[Any]] = [
+                    await session.submit(r) for r in self.records(message)
+                ]
+            else:
+                tickets = []
+                for batch in _batches(self.records(message)):
+                    position = self.match_seq_num
+                    if position is not None:
+                        self.match_seq_num = position + len(batch)
+                    tickets.append(await session.submit(AppendInput(batch, position)))
+        return MessageTicket(tickets)
 
     async def close(self) -> None:
         """Close the underlying session (waiting for what was submitted)."""
@@ -233,20 +272,34 @@ class DeserializingReadSession(Generic[M]):
         return self
 
     async def __anext__(self) -> M:
-        while not self._ready:
-            batch = await anext(self.read_session)
-            for record in batch.records:
-                if self._dedupe is not None and not self._dedupe.accepts(record.headers):
-                    self.duplicates += 1
-                    continue
-                frame = self._assembler.push(record.headers, record.body, record.seq_num)
-                if frame is not None:
-                    message = self.deserializer(frame.payload)
-                    self._ready.append((message, frame.first_seq_num, record.seq_num))
-        message, first, last = self._ready.popleft()
+        ready = self._ready
+        while not ready:
+            self._take((await anext(self.read_session)).records)
+        message, first, last = ready.popleft()
         self.last_seq_num = first
         self.next_seq_num = None if last is None else last + 1
         return message
+
+    def _take(self, records: list[SequencedRecord]) -> None:
+        """Drop repeats, assemble frames, deserialize the messages completed (one read of
+        each record's headers)."""
+        dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
+        for record in records:
+            fields = dict(record.headers)
+            seq = fields.get(DEDUPE_SEQ_HEADER)
+            if seq is not None and dedupe is not None:
+                writer = fields.get(WRITER_ID_HEADER, _LEGACY_WRITER)
+                if not dedupe.accepts_seq(writer, decode_u64(seq)):
+                    self.duplicates += 1
+                    continue
+            size, count = fields.get(FRAME_BYTES_HEADER), fields.get(FRAME_RECORDS_HEADER)
+            declared = None
+            if size is not None and count is not None:
+                declared = (decode_u64(size), decode_u64(count))
+            frame = assembler.push_parsed(declared, record.body, record.seq_num)
+            if frame is not None:
+                message = self.deserializer(frame.payload)
+                ready.append((message, frame.first_seq_num, record.seq_num))
 
     async def close(self) -> None:
         """Close the read session."""

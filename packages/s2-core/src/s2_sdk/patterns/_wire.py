@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import secrets
 import string
-import struct
 from collections.abc import Iterable, Sequence
 
 from s2_sdk._records import Record
@@ -58,8 +57,6 @@ S2's 1 MiB record limit (1,048,477 bytes)."""
 DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024
 """The largest message a reader assembles (and a writer sends) by default: 100 MiB."""
 
-_U64 = struct.Struct(">Q")
-
 
 def encode_u64(value: int) -> bytes:
     """``value`` as 8 big-endian bytes.
@@ -69,7 +66,7 @@ def encode_u64(value: int) -> bytes:
     """
     if not 0 <= value < 2**64:
         raise ValueError(f"a u64 header value must be in [0, 2**64), not {value}")
-    return _U64.pack(value)
+    return value.to_bytes(8, "big")
 
 
 def decode_u64(data: bytes) -> int:
@@ -80,7 +77,7 @@ def decode_u64(data: bytes) -> int:
     """
     if len(data) != 8:
         raise ValueError(f"a u64 header value is 8 bytes, not {len(data)}")
-    return int(_U64.unpack(data)[0])
+    return int.from_bytes(data, "big")
 
 
 def new_writer_id() -> str:
@@ -96,6 +93,8 @@ def chunk_bytes(data: bytes, max_chunk_size: int = MAX_CHUNK_BODY_BYTES) -> list
     """
     if max_chunk_size <= 0:
         raise ValueError("max_chunk_size must be positive")
+    if len(data) <= max_chunk_size:
+        return [data] if data else []
     view = memoryview(data)
     return [bytes(view[i : i + max_chunk_size]) for i in range(0, len(data), max_chunk_size)]
 
@@ -109,20 +108,17 @@ def frame_headers(total_bytes: int, records: int) -> list[tuple[bytes, bytes]]:
 
 
 def parse_frame_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, int] | None:
-    """``(total bytes, records)`` of a record that starts a message, else None.
+    """``(total bytes, records)`` of a record that starts a message, else None (the last
+    of a repeated header counts).
 
     Raises:
         ValueError: a frame header's value is not 8 bytes.
     """
-    size = count = None
-    for name, value in headers:
-        if name == FRAME_BYTES_HEADER:
-            size = decode_u64(value)
-        elif name == FRAME_RECORDS_HEADER:
-            count = decode_u64(value)
+    fields = dict(headers)
+    size, count = fields.get(FRAME_BYTES_HEADER), fields.get(FRAME_RECORDS_HEADER)
     if size is None or count is None:
         return None
-    return size, count
+    return decode_u64(size), decode_u64(count)
 
 
 def frame_records(chunks: Sequence[bytes]) -> list[Record]:
@@ -147,17 +143,15 @@ reader's name for it)."""
 
 def parse_dedupe_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, int] | None:
     """``(writer id, sequence number)`` of a record, else None when it has no sequence
-    number.
+    number (the last of a repeated header counts).
 
     Raises:
         ValueError: the sequence number is not 8 bytes.
     """
-    seq = writer = None
-    for name, value in headers:
-        if name == DEDUPE_SEQ_HEADER and seq is None:
-            seq = decode_u64(value)
-        elif name == WRITER_ID_HEADER and writer is None:
-            writer = value.decode("utf-8", "replace")
+    fields = dict(headers)
+    seq = fields.get(DEDUPE_SEQ_HEADER)
     if seq is None:
         return None
-    return (writer if writer is not None else _LEGACY_WRITER), seq
+    writer = fields.get(WRITER_ID_HEADER)
+    name = _LEGACY_WRITER if writer is None else writer.decode("utf-8", "replace")
+    return name, decode_u64(seq)
