@@ -86,6 +86,22 @@ async def _chaos(proxy: Proxy, rng: random.Random, stop: asyncio.Event, every: f
     proxy.heal()
 
 
+async def _tally(
+    figures: Figures,
+    proxy: Proxy,
+    started: float,
+    stream: S2Stream,
+    acked: dict[int, bytes],
+    submitted: list[bytes],
+) -> None:
+    """A writer's scenario ends: its time, the faults injected, and what ``stream`` holds
+    against what was acknowledged."""
+    figures.seconds = time.monotonic() - started
+    figures.faults = dict(proxy.faults)
+    compare(figures, await read_all(stream), acked, submitted)
+    figures.notes.append(f"{len(acked):,} of {len(submitted):,} acknowledged")
+
+
 def compare(figures: Figures, stored: list[tuple[int, bytes]], acked: dict[int, bytes],
              submitted: list[bytes]) -> None:  # fmt: skip
     """Fill in lost/gaps/duplicates/order from what the stream holds."""
@@ -158,10 +174,7 @@ async def producer_under_faults(
             except S2Error:
                 continue
             acked[ack.seq_num] = body
-    figures.seconds = time.monotonic() - started
-    figures.faults = dict(proxy.faults)
-    compare(figures, await read_all(direct[basin][name]), acked, submitted)
-    figures.notes.append(f"{len(acked):,} of {records:,} acknowledged")
+    await _tally(figures, proxy, started, direct[basin][name], acked, submitted)
     return figures
 
 
@@ -222,10 +235,7 @@ async def session_under_faults(
                 continue
             for k in range(ack.end.seq_num - ack.start.seq_num):
                 acked[ack.start.seq_num + k] = submitted[i + k]
-    figures.seconds = time.monotonic() - started
-    figures.faults = dict(proxy.faults)
-    compare(figures, await read_all(direct[basin][name]), acked, submitted)
-    figures.notes.append(f"{len(acked):,} of {records:,} acknowledged")
+    await _tally(figures, proxy, started, direct[basin][name], acked, submitted)
     return figures
 
 
@@ -286,10 +296,7 @@ async def unary_under_faults(
     finally:
         stop.set()
         await chaos
-    figures.seconds = time.monotonic() - started
-    figures.faults = dict(proxy.faults)
-    compare(figures, await read_all(direct[basin][name]), acked, submitted)
-    figures.notes.append(f"{len(acked):,} of {records:,} acknowledged")
+    await _tally(figures, proxy, started, direct[basin][name], acked, submitted)
     return figures
 
 
