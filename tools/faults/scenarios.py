@@ -6,13 +6,14 @@ came back against what was acknowledged, reading it directly from the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import pairwise
@@ -86,6 +87,32 @@ async def _chaos(proxy: Proxy, rng: random.Random, stop: asyncio.Event, every: f
     proxy.heal()
 
 
+@contextlib.asynccontextmanager
+async def _faults(proxy: Proxy, seed: int, every: float) -> AsyncIterator[asyncio.Event]:
+    """Random faults in ``proxy`` about every ``every`` seconds while the block runs, or
+    until the event it yields is set; the proxy is healed after."""
+    stop = asyncio.Event()
+    chaos = asyncio.create_task(_chaos(proxy, random.Random(seed), stop, every))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await chaos
+
+
+async def _acked(tickets: list[tuple[bytes, Awaitable[IndexedAppendAck]]]) -> dict[int, bytes]:
+    """The records a Producer acknowledged, by sequence number (a failed producer fails
+    the tickets it could not acknowledge)."""
+    acked: dict[int, bytes] = {}
+    for body, ticket in tickets:
+        try:
+            ack = await asyncio.wait_for(ticket, 30)
+        except S2Error:
+            continue
+        acked[ack.seq_num] = body
+    return acked
+
+
 async def _tally(
     figures: Figures,
     proxy: Proxy,
@@ -137,7 +164,6 @@ async def producer_under_faults(
     await direct[basin].create_stream(name)
     kind = f"{policy.name} + match_seq_num: exactly-once" if match_seq_num else policy.name
     figures = Figures(f"Producer through faults ({kind})", f"{records:,} records of 100 B")
-    rng = random.Random(seed)
     retry = Retry(
         max_attempts=30,
         min_base_delay=timedelta(milliseconds=10),
@@ -145,35 +171,25 @@ async def producer_under_faults(
         append_retry_policy=policy,
     )
     submitted = [_body(i) for i in range(records)]
-    acked: dict[int, bytes] = {}
     tickets: list[tuple[bytes, Awaitable[IndexedAppendAck]]] = []
-    stop = asyncio.Event()
     started = time.monotonic()
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
     async with S2("t", endpoints=endpoints, retry=retry) as client:
-        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
         stream = client[basin][name]
         batching = Batching(max_records=50, linger=timedelta(milliseconds=2))
-        try:
-            async with stream.producer(
-                match_seq_num=0 if match_seq_num else None, batching=batching
-            ) as producer:
-                pause = seconds / max(1, records // 50)
-                for i, body in enumerate(submitted):
-                    tickets.append((body, await producer.submit(Record(body=body))))
-                    if i % 50 == 49:
-                        await asyncio.sleep(pause)
-        except S2Error as e:
-            figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
-        finally:
-            stop.set()
-            await chaos
-        for body, ticket in tickets:  # a failed producer fails the tickets it could not ack
+        async with _faults(proxy, seed, fault_every):
             try:
-                ack = await asyncio.wait_for(ticket, 30)
-            except S2Error:
-                continue
-            acked[ack.seq_num] = body
+                async with stream.producer(
+                    match_seq_num=0 if match_seq_num else None, batching=batching
+                ) as producer:
+                    pause = seconds / max(1, records // 50)
+                    for i, body in enumerate(submitted):
+                        tickets.append((body, await producer.submit(Record(body=body))))
+                        if i % 50 == 49:
+                            await asyncio.sleep(pause)
+            except S2Error as e:
+                figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
+        acked = await _acked(tickets)
     await _tally(figures, proxy, started, direct[basin][name], acked, submitted)
     return figures
 
@@ -205,29 +221,24 @@ async def session_under_faults(
         "AppendSession through faults (ALL + match_seq_num: exactly-once)",
         f"{records:,} records of 100 B in batches of 50",
     )
-    rng = random.Random(seed)
     submitted = [_body(i) for i in range(records)]
     acked: dict[int, bytes] = {}
     tickets = []
-    stop = asyncio.Event()
     started = time.monotonic()
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
     async with S2("t", endpoints=endpoints, retry=_exactly_once_retry()) as client:
-        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
-        try:
-            async with client[basin][name].append_session() as session:
-                pause = seconds / max(1, records // 50)
-                for i in range(0, records, 50):
-                    batch = AppendInput(
-                        [Record(body=b) for b in submitted[i : i + 50]], match_seq_num=i
-                    )
-                    tickets.append((i, await session.submit(batch)))
-                    await asyncio.sleep(pause)
-        except S2Error as e:
-            figures.notes.append(f"session ended with {type(e).__name__}: {e}")
-        finally:
-            stop.set()
-            await chaos
+        async with _faults(proxy, seed, fault_every):
+            try:
+                async with client[basin][name].append_session() as session:
+                    pause = seconds / max(1, records // 50)
+                    for i in range(0, records, 50):
+                        batch = AppendInput(
+                            [Record(body=b) for b in submitted[i : i + 50]], match_seq_num=i
+                        )
+                        tickets.append((i, await session.submit(batch)))
+                        await asyncio.sleep(pause)
+            except S2Error as e:
+                figures.notes.append(f"session ended with {type(e).__name__}: {e}")
         for i, ticket in tickets:
             try:
                 ack = await asyncio.wait_for(ticket, 30)
@@ -259,10 +270,8 @@ async def unary_under_faults(
         f"Unary append() through faults ({who}, ALL + match_seq_num: exactly-once)",
         f"{records:,} records of 100 B in appends of 10",
     )
-    rng = random.Random(seed)
     submitted = [_body(i) for i in range(records)]
     acked: dict[int, bytes] = {}
-    stop = asyncio.Event()
     started = time.monotonic()
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
     pause = seconds / max(1, records // 10)
@@ -274,28 +283,25 @@ async def unary_under_faults(
         for k in range(10):
             acked[start + k] = submitted[i + k]
 
-    chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
-    try:
-        if blocking:
-            from s2_sdk.sync import S2 as BlockingS2
+    def write() -> None:
+        from s2_sdk.sync import S2 as BlockingS2
 
-            def write() -> None:
-                with BlockingS2("t", endpoints=endpoints, retry=_exactly_once_retry()) as c:
+        with BlockingS2("t", endpoints=endpoints, retry=_exactly_once_retry()) as c:
+            for i in range(0, records, 10):
+                ack_of(i, c[basin][name].append(batch(i)).start.seq_num)
+                time.sleep(pause)
+
+    async with _faults(proxy, seed, fault_every):
+        try:
+            if blocking:
+                await asyncio.to_thread(write)
+            else:
+                async with S2("t", endpoints=endpoints, retry=_exactly_once_retry()) as client:
                     for i in range(0, records, 10):
-                        ack_of(i, c[basin][name].append(batch(i)).start.seq_num)
-                        time.sleep(pause)
-
-            await asyncio.to_thread(write)
-        else:
-            async with S2("t", endpoints=endpoints, retry=_exactly_once_retry()) as client:
-                for i in range(0, records, 10):
-                    ack_of(i, (await client[basin][name].append(batch(i))).start.seq_num)
-                    await asyncio.sleep(pause)
-    except S2Error as e:
-        figures.notes.append(f"appends ended with {type(e).__name__}: {e}")
-    finally:
-        stop.set()
-        await chaos
+                        ack_of(i, (await client[basin][name].append(batch(i))).start.seq_num)
+                        await asyncio.sleep(pause)
+        except S2Error as e:
+            figures.notes.append(f"appends ended with {type(e).__name__}: {e}")
     await _tally(figures, proxy, started, direct[basin][name], acked, submitted)
     return figures
 
@@ -322,38 +328,29 @@ async def second_writer(
         "Producer exactly-once, a second writer breaking in",
         f"{records:,} records of 100 B, one intruding record",
     )
-    rng = random.Random(seed)
     submitted = [_body(i) for i in range(records)]
-    acked: dict[int, bytes] = {}
-    tickets = []
-    stop = asyncio.Event()
+    tickets: list[tuple[bytes, Awaitable[IndexedAppendAck]]] = []
     started = time.monotonic()
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
     batching = Batching(max_records=50, linger=timedelta(milliseconds=2))
     async with S2("t", endpoints=endpoints, retry=_exactly_once_retry()) as client:
-        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
-        try:
-            async with client[basin][name].producer(match_seq_num=0, batching=batching) as p:
-                pause = seconds / max(1, records // 50)
-                for i, body in enumerate(submitted):
-                    tickets.append((body, await p.submit(Record(body=body))))
-                    if i == records // 2:
-                        intruder = AppendInput([Record(body=_INTRUDER)])
-                        ack = await direct[basin][name].append(intruder)
-                        figures.notes.append(f"intruded at {ack.start.seq_num}")
-                    if i % 50 == 49:
-                        await asyncio.sleep(pause)
-        except S2Error as e:
-            figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
-        finally:
-            stop.set()
-            await chaos
-        for body, ticket in tickets:
+        async with _faults(proxy, seed, fault_every):
             try:
-                ack = await asyncio.wait_for(ticket, 30)
-            except S2Error:
-                continue
-            acked[ack.seq_num] = body
+                async with client[basin][name].producer(
+                    match_seq_num=0, batching=batching
+                ) as producer:
+                    pause = seconds / max(1, records // 50)
+                    for i, body in enumerate(submitted):
+                        tickets.append((body, await producer.submit(Record(body=body))))
+                        if i == records // 2:
+                            intruder = AppendInput([Record(body=_INTRUDER)])
+                            ack = await direct[basin][name].append(intruder)
+                            figures.notes.append(f"intruded at {ack.start.seq_num}")
+                        if i % 50 == 49:
+                            await asyncio.sleep(pause)
+            except S2Error as e:
+                figures.notes.append(f"producer ended with {type(e).__name__}: {e}")
+        acked = await _acked(tickets)
     figures.seconds = time.monotonic() - started
     figures.faults = dict(proxy.faults)
     stored = await read_all(direct[basin][name])
@@ -386,10 +383,8 @@ async def read_session_under_faults(
     """
     await direct[basin].create_stream(name)
     figures = Figures("Read session through faults", f"{records:,} records tailed live")
-    rng = random.Random(seed)
     retry = Retry(max_attempts=30, min_base_delay=timedelta(milliseconds=10))
     submitted = [_body(i) for i in range(records)]
-    stop = asyncio.Event()
     started = time.monotonic()
     seen: list[tuple[int, bytes]] = []
 
@@ -401,8 +396,10 @@ async def read_session_under_faults(
             await asyncio.sleep(pause)
 
     endpoints = Endpoints(proxy.endpoint, proxy.endpoint)
-    async with S2("t", endpoints=endpoints, retry=retry) as client:
-        chaos = asyncio.create_task(_chaos(proxy, rng, stop, fault_every))
+    async with (
+        S2("t", endpoints=endpoints, retry=retry) as client,
+        _faults(proxy, seed, fault_every) as stop,
+    ):
         writer = asyncio.create_task(write())
         writer.add_done_callback(lambda _: stop.set())  # faults while records arrive live
         try:
@@ -415,8 +412,6 @@ async def read_session_under_faults(
         except S2Error as e:
             figures.notes.append(f"read session ended with {type(e).__name__}: {e}")
         finally:
-            stop.set()
-            await chaos
             await writer
     figures.seconds = time.monotonic() - started
     figures.faults = dict(proxy.faults)

@@ -16,6 +16,7 @@ from s2_sdk._read_session import ReadSession
 from s2_sdk._records import AppendAck, AppendInput, Record, SequencedRecord
 from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
 from s2_sdk.patterns._wire import (
+    _LEGACY_WRITER,
     DEDUPE_SEQ_HEADER,
     DEFAULT_MAX_FRAME_BYTES,
     FRAME_BYTES_HEADER,
@@ -39,8 +40,7 @@ __all__ = [
 ]
 
 M = TypeVar("M")
-_LEGACY_WRITER = b"__legacy__"
-"""The writer of records with a dedupe sequence number but no writer id."""
+_LEGACY_WRITER_BYTES = _LEGACY_WRITER.encode()
 
 
 class MessageRange(NamedTuple):
@@ -282,13 +282,14 @@ class DeserializingReadSession(Generic[M]):
 
     def _take(self, records: list[SequencedRecord]) -> None:
         """Drop repeats, assemble frames, deserialize the messages completed (one read of
-        each record's headers)."""
+        each record's headers: what ``parse_dedupe_headers`` and ``parse_frame_headers``
+        read, from one dict, on this per-record path)."""
         dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
         for record in records:
             fields = dict(record.headers)
             seq = fields.get(DEDUPE_SEQ_HEADER)
             if seq is not None and dedupe is not None:
-                writer = fields.get(WRITER_ID_HEADER, _LEGACY_WRITER)
+                writer = fields.get(WRITER_ID_HEADER, _LEGACY_WRITER_BYTES)
                 if not dedupe.accepts_seq(writer, decode_u64(seq)):
                     self.duplicates += 1
                     continue
