@@ -13,6 +13,9 @@ from datetime import timedelta
 import pytest
 from s2_local.server import Server
 from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2Stream, SeqNum
+from s2_sdk._duplex import DuplexConnection
+from s2_sdk._proto import append_input_pb, parse
+from s2_sdk.protocol import FrameDecoder, encode_frame, pb
 
 ONE_ATTEMPT = Retry(max_attempts=1, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
 
@@ -109,3 +112,37 @@ async def test_a_read_session_rides_through_a_drain(server: Server, stream: S2St
         await stream.append(AppendInput([Record(b"%d" % i) for i in range(20, 30)]))
         await asyncio.wait_for(reader, 10)
     assert got == [b"%d" % i for i in range(30)]
+
+
+async def test_a_body_refused_after_goaway_leaves_the_answer_to_the_server(
+    server: Server, stream: S2Stream
+) -> None:
+    """A drained session ends with a terminal ``server_draining`` and then GOAWAY; a batch
+    sent before the receiver reads them is refused by h2. That refusal must not fail the
+    attempt with an h2 error: the response decides (here: retry on another connection)."""
+    http = stream._basin._http
+    headers = {
+        **http.headers,
+        **stream._headers,
+        "content-type": "s2s/proto",
+        "accept": "s2s/proto",
+    }
+    frame = encode_frame(append_input_pb(AppendInput([Record(b"x")])).SerializeToString())
+    conn = DuplexConnection(http.origin)
+    await conn.connect(5)
+    try:
+        session = await conn.request("POST", stream._path, headers)
+        assert (await session.response())[0] == 200
+        await session.send(frame)
+        await _drain(server)
+        async with asyncio.timeout(10):
+            while not conn.retired:  # the GOAWAY came
+                await asyncio.sleep(0.01)
+        await session.send(frame)  # refused: the response is complete
+        frames = FrameDecoder().feed(await session.read_all())
+    finally:
+        await conn.close()
+    assert not frames[0].terminal and parse(pb.AppendAck, frames[0].payload).start.seq_num == 0
+    status, body = frames[-1].terminal_error()
+    assert status == 503 and b"server_draining" in body
+    assert (await stream.check_tail()).seq_num == 1

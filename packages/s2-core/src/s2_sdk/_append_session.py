@@ -15,6 +15,7 @@ from s2_sdk._duplex import DuplexConnection, DuplexStream
 from s2_sdk._exactly_once import Placed, resolve
 from s2_sdk._exceptions import (
     AppendIndefiniteFailureError,
+    ConnectionRetiredError,
     ReadTimeoutError,
     S2ClientError,
     S2Error,
@@ -374,18 +375,28 @@ class AppendSession:
         receiver = asyncio.create_task(self._receive(stream))
         sender = asyncio.create_task(self._send(stream))
         try:
-            done, _ = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
-            await receiver
+            await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_EXCEPTION)
+            if sender.done() and not receiver.done():
+                sender.result()  # the sender failed (or ended the body): say why
+            await receiver  # the server's word on the attempt comes first
         finally:
             for task in (sender, receiver):
                 if not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+                elif not task.cancelled():
+                    task.exception()  # one error is raised; the other is retrieved
 
     async def _send(self, stream: DuplexStream) -> None:
+        try:
+            await self._send_batches(stream)
+        except ConnectionRetiredError:
+            # GOAWAY: nothing more goes out on this connection, but the server still
+            # answers what it took; the receiver ends the attempt (acks, or a deadline)
+            await asyncio.Event().wait()
+
+    async def _send_batches(self, stream: DuplexStream) -> None:
         request_timeout = self._timeout.request.total_seconds()
         for batch in list(self._inflight):
             batch.deadline = time.monotonic() + request_timeout

@@ -113,10 +113,9 @@ class DuplexStream:
             last = end and size == len(view)
             try:
                 conn._h2.send_data(self.stream_id, bytes(view[:size]), end_stream=last)
-            except h2.exceptions.StreamClosedError:
-                if self._ended:  # answered in full: the server wants no more of the body
-                    return
-                raise ProtocolError("the server closed the stream") from None
+            except h2.exceptions.ProtocolError:
+                self._body_refused()
+                return
             self.sent_data = True
             view = view[size:]
             await conn._flush()
@@ -126,11 +125,25 @@ class DuplexStream:
         self._raise_if_failed()
         try:
             self._conn._h2.end_stream(self.stream_id)
-        except h2.exceptions.StreamClosedError:
-            if self._ended:
-                return
-            raise ProtocolError("the server closed the stream") from None
+        except h2.exceptions.ProtocolError:
+            self._body_refused()
+            return
         await self._conn._flush()
+
+    def _body_refused(self) -> None:
+        """h2 took no more request body: fine once the response is complete (the server
+        wants no more of it); otherwise say why.
+
+        Raises:
+            ConnectionRetiredError: the server sent GOAWAY (h2 sends nothing after it);
+                the response to what was sent may still come.
+            ProtocolError: the server closed the stream.
+        """
+        if self._ended:
+            return
+        if self._conn._closed is not None:
+            raise ConnectionRetiredError("GOAWAY from the server: no more request body")
+        raise ProtocolError("the server closed the stream")
 
     async def receive(self) -> bytes | None:
         """The next chunk of response body; None at the end of the response."""

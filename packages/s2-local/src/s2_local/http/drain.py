@@ -4,7 +4,7 @@ A drained connection gets ``503 server_draining`` for every new request; its ope
 sessions are told through their :meth:`Drain.signal` event: they flag their next
 frames "reconnect advised" and, after :data:`GRACE` seconds, end with a terminal
 ``server_draining``. The server sends GOAWAY on the connection once it is idle
-(``hypercorn_tuning``); new connections are served as usual.
+(``http.h2_connection``); new connections are served as usual.
 """
 
 from __future__ import annotations
