@@ -272,10 +272,24 @@ class DeserializingReadSession(Generic[M]):
         return self
 
     async def __anext__(self) -> M:
-        ready = self._ready
-        while not ready:
+        await self._fill()
+        return self._pop()
+
+    async def _fill(self) -> None:
+        """Read until a message is ready.
+
+        Raises:
+            StopAsyncIteration: the read session ended.
+        """
+        while not self._ready:
             self._take((await anext(self.read_session)).records)
-        message, first, last = ready.popleft()
+
+    def _has_ready(self) -> bool:
+        return bool(self._ready)
+
+    def _pop(self) -> M:
+        """The next ready message (there is one), noting where it was."""
+        message, first, last = self._ready.popleft()
         self.last_seq_num = first
         self.next_seq_num = None if last is None else last + 1
         return message
