@@ -19,6 +19,7 @@ from s2_sdk import (
     SeqNum,
     SeqNumMismatchError,
 )
+from s2_sdk._proto import append_input_pb
 from s2_sdk.patterns import (
     MAX_CHUNK_BODY_BYTES,
     DedupeFilter,
@@ -56,6 +57,22 @@ def test_a_chunk_with_every_header_fits_a_record() -> None:
     assert metered_size(records[0].headers, records[0].body) == MAX_RECORD_METERED_BYTES
     assert parse_frame_headers(records[0].headers) == (MAX_CHUNK_BODY_BYTES * 2 + 5, 3)
     assert parse_frame_headers(records[1].headers) is None
+
+
+@pytest.mark.parametrize("dedupe_seq", [None, 0, 2**64 - 4])
+def test_the_writers_encoded_records_are_what_plain_records_encode_to(
+    dedupe_seq: int | None,
+) -> None:
+    """The writer encodes its own records' headers (no per-record re-encoding): the bytes
+    must be those of the same records as plain :class:`Record`, sizes included."""
+    writer = SerializingAppendSession(None, _identity, chunk_size=5, dedupe_seq=dedupe_seq)  # type: ignore[arg-type]
+    encoded = writer._encoded(b"0123456789ab") + writer._encoded(b"one")  # 3 records, then 1
+    plain = [Record(r.body, list(r.headers)) for r in encoded]
+    assert [len(r.headers) for r in plain] == ([2, 0, 0, 2] if dedupe_seq is None else [4, 2, 2, 4])
+    assert [r.metered for r in encoded] == [metered_size(r.headers, r.body) for r in plain]
+    wire = append_input_pb(AppendInput(encoded)).SerializeToString()  # type: ignore[arg-type]
+    assert wire == append_input_pb(AppendInput(plain)).SerializeToString()
+    assert writer.dedupe_seq == (None if dedupe_seq is None else dedupe_seq + 4)
 
 
 async def test_messages_of_any_size_in_order(stream: S2Stream) -> None:

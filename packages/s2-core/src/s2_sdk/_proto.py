@@ -11,6 +11,7 @@ from s2_sdk._exceptions import S2ClientError
 from s2_sdk._records import (
     AppendAck,
     AppendInput,
+    EncodedRecord,
     ReadBatch,
     SequencedRecord,
     StreamPosition,
@@ -66,7 +67,9 @@ def append_input_pb(inp: AppendInput) -> pb.AppendInput:
                 add(body=r.body) if r.timestamp is None else add(body=r.body, timestamp=r.timestamp)
             )
             if r.headers:
-                rec.MergeFromString(_header_block(r.headers))
+                rec.MergeFromString(
+                    r.header_block if type(r) is EncodedRecord else _header_block(r.headers)
+                )
     except (TypeError, ValueError) as e:
         raise S2ClientError(
             f"record bodies, header names and header values must be bytes ({e})"

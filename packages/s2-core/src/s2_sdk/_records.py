@@ -14,6 +14,7 @@ __all__ = [
     "AppendAck",
     "AppendInput",
     "CommandRecord",
+    "EncodedRecord",
     "IndexedAppendAck",
     "Page",
     "ReadBatch",
@@ -49,6 +50,21 @@ class Record:
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     timestamp: int | None = None
+
+
+@dataclass(slots=True)
+class EncodedRecord(Record):
+    """A record the SDK built itself (:mod:`s2_sdk.patterns`), its metered size and its
+    headers' protobuf encoding computed as it was built: producers and sessions neither
+    check nor encode those headers again. Its body and headers must not change.
+
+    Attributes:
+        metered: The metered size.
+        header_block: ``headers`` encoded as an ``AppendRecord`` holding only them.
+    """
+
+    metered: int = 0
+    header_block: bytes = b""
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from s2_sdk._config import StreamConfig
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._options import Batching, Retry, Timeout
-from s2_sdk._records import AppendInput, ReadLimit, Record
+from s2_sdk._records import AppendInput, EncodedRecord, ReadLimit, Record
 from s2_sdk.protocol import (
     MAX_BATCH_METERED_BYTES,
     MAX_BATCH_RECORDS,
@@ -90,6 +90,8 @@ def record_size(record: Record) -> int:
     The metered size is :func:`s2_sdk.protocol.metered_size`, computed here in the same
     pass as the checks: a hot loop (``tests/core/test_shared_api.py`` holds the two to agreement).
     """
+    if type(record) is EncodedRecord:
+        return record.metered  # checked as the SDK built it
     if not isinstance(record, Record):
         raise S2ClientError(f"records must be Record instances, got {type(record).__name__}")
     body = record.body

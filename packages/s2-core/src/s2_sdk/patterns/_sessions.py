@@ -13,8 +13,9 @@ from s2_sdk._append_session import AppendSession
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._producer import Producer
 from s2_sdk._read_session import ReadSession
-from s2_sdk._records import AppendAck, AppendInput, Record, SequencedRecord
+from s2_sdk._records import AppendAck, AppendInput, EncodedRecord, Record, SequencedRecord
 from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
+from s2_sdk.patterns._encoding import RecordBuilder
 from s2_sdk.patterns._wire import (
     _LEGACY_WRITER,
     DEDUPE_SEQ_HEADER,
@@ -23,12 +24,10 @@ from s2_sdk.patterns._wire import (
     FRAME_RECORDS_HEADER,
     MAX_CHUNK_BODY_BYTES,
     WRITER_ID_HEADER,
-    chunk_bytes,
     decode_u64,
-    frame_records,
     new_writer_id,
 )
-from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS, metered_size
+from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS
 
 __all__ = [
     "DeserializingReadSession",
@@ -83,13 +82,13 @@ def json_deserializer(payload: bytes) -> Any:
     return json.loads(payload)
 
 
-def _batches(records: list[Record]) -> list[list[Record]]:
+def _batches(records: list[EncodedRecord]) -> list[list[Record]]:
     """Records grouped into appendable batches, in order (S2's per-batch limits)."""
     batches: list[list[Record]] = []
     current: list[Record] = []
     size = 0
     for record in records:
-        metered = metered_size(record.headers, record.body)
+        metered = record.metered
         if current and (
             size + metered > MAX_BATCH_METERED_BYTES or len(current) == MAX_BATCH_RECORDS
         ):
@@ -147,7 +146,7 @@ class SerializingAppendSession(Generic[M]):
         self.dedupe_seq = dedupe_seq
         self.writer_id = new_writer_id()
         """This writer's id in the dedupe headers (a new one per writer)."""
-        self._writer_header = (WRITER_ID_HEADER, self.writer_id.encode())
+        self._builder = RecordBuilder(self.writer_id)
         self._order = asyncio.Lock()
 
     def records(self, message: M) -> list[Record]:
@@ -157,6 +156,10 @@ class SerializingAppendSession(Generic[M]):
             S2ClientError: the serializer gave no bytes.
             FrameSizeError: the message is larger than ``max_frame_bytes``.
         """
+        return [Record(r.body, r.headers) for r in self._encoded(message)]
+
+    def _encoded(self, message: M) -> list[EncodedRecord]:
+        """:meth:`records`, with their headers encoded (for the session, untouched)."""
         payload = self.serializer(message)
         if not payload:
             raise S2ClientError("the serializer must give at least one byte")
@@ -166,15 +169,7 @@ class SerializingAppendSession(Generic[M]):
                 f"({self.max_frame_bytes}); readers would refuse it: raise max_frame_bytes "
                 "on both sides to send larger messages"
             )
-        records = frame_records(chunk_bytes(payload, self.chunk_size))
-        seq = self.dedupe_seq
-        if seq is not None:
-            writer = self._writer_header
-            for record in records:  # (ours alone: they carry no dedupe header yet)
-                record.headers.append((DEDUPE_SEQ_HEADER, seq.to_bytes(8, "big")))
-                record.headers.append(writer)
-                seq += 1
-            self.dedupe_seq = seq
+        records, self.dedupe_seq = self._builder.build(payload, self.chunk_size, self.dedupe_seq)
         return records
 
     async def submit(self, message: M) -> MessageRange:
@@ -197,11 +192,11 @@ class SerializingAppendSession(Generic[M]):
         async with self._order:  # a message's records go together
             if isinstance(session, Producer):
                 tickets: list[Awaitable[Any]] = [
-                    await session.submit(r) for r in self.records(message)
+                    await session.submit(r) for r in self._encoded(message)
                 ]
             else:
                 tickets = []
-                for batch in _batches(self.records(message)):
+                for batch in _batches(self._encoded(message)):
                     position = self.match_seq_num
                     if position is not None:
                         self.match_seq_num = position + len(batch)
@@ -299,22 +294,27 @@ class DeserializingReadSession(Generic[M]):
         each record's headers: what ``parse_dedupe_headers`` and ``parse_frame_headers``
         read, from one dict, on this per-record path)."""
         dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
+        accepts = dedupe.accepts_seq if dedupe is not None else None
+        push, deserialize, from_bytes = assembler.push_parsed, self.deserializer, int.from_bytes
         for record in records:
             fields = dict(record.headers)
-            seq = fields.get(DEDUPE_SEQ_HEADER)
-            if seq is not None and dedupe is not None:
-                writer = fields.get(WRITER_ID_HEADER, _LEGACY_WRITER_BYTES)
-                if not dedupe.accepts_seq(writer, decode_u64(seq)):
+            get = fields.get
+            seq = get(DEDUPE_SEQ_HEADER)
+            if seq is not None and accepts is not None:
+                writer = get(WRITER_ID_HEADER, _LEGACY_WRITER_BYTES)
+                if not accepts(writer, from_bytes(seq) if len(seq) == 8 else decode_u64(seq)):
                     self.duplicates += 1
                     continue
-            size, count = fields.get(FRAME_BYTES_HEADER), fields.get(FRAME_RECORDS_HEADER)
+            size, count = get(FRAME_BYTES_HEADER), get(FRAME_RECORDS_HEADER)
             declared = None
             if size is not None and count is not None:
-                declared = (decode_u64(size), decode_u64(count))
-            frame = assembler.push_parsed(declared, record.body, record.seq_num)
+                if len(size) == len(count) == 8:
+                    declared = (from_bytes(size), from_bytes(count))
+                else:  # raises: not a u64
+                    declared = (decode_u64(size), decode_u64(count))
+            frame = push(declared, record.body, record.seq_num)
             if frame is not None:
-                message = self.deserializer(frame.payload)
-                ready.append((message, frame.first_seq_num, record.seq_num))
+                ready.append((deserialize(frame.payload), frame.first_seq_num, record.seq_num))
 
     async def close(self) -> None:
         """Close the read session."""

@@ -1,0 +1,102 @@
+"""A writer's records, built with their headers already encoded: the hot path of
+:class:`~s2_sdk.patterns.SerializingAppendSession`, where every record's headers differ
+(its dedupe sequence number) and so miss the SDK's cache of header encodings."""
+
+from __future__ import annotations
+
+from s2_sdk._records import EncodedRecord
+from s2_sdk.patterns._wire import (
+    DEDUPE_SEQ_HEADER,
+    FRAME_BYTES_HEADER,
+    FRAME_RECORDS_HEADER,
+    WRITER_ID_HEADER,
+    chunk_bytes,
+)
+from s2_sdk.protocol import metered_size, pb
+
+__all__ = ["RecordBuilder"]
+
+
+def _block(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """``headers`` as protobuf encodes them in an ``AppendRecord``."""
+    return pb.AppendRecord(
+        headers=[pb.Header(name=n, value=v) for n, v in headers]
+    ).SerializeToString()
+
+
+def _prefix(name: bytes) -> bytes:
+    """The encoding of header ``name`` with an 8-byte value, up to that value (which
+    protobuf writes last)."""
+    return _block([(name, bytes(8))])[:-8]
+
+
+_FRAME_RECORDS = _prefix(FRAME_RECORDS_HEADER)
+_FRAME_BYTES = _prefix(FRAME_BYTES_HEADER)
+_DEDUPE_SEQ = _prefix(DEDUPE_SEQ_HEADER)
+_ONE = (1).to_bytes(8, "big")
+_ONE_RECORD = _FRAME_RECORDS + _ONE + _FRAME_BYTES
+_BARE = metered_size((), b"")
+_FRAME_METERED = (
+    metered_size([(FRAME_RECORDS_HEADER, bytes(8)), (FRAME_BYTES_HEADER, bytes(8))], b"") - _BARE
+)
+
+
+class RecordBuilder:
+    """Builds a message's records (frame headers on the first, dedupe headers on each
+    when a sequence number is given) as :class:`~s2_sdk._records.EncodedRecord`."""
+
+    def __init__(self, writer_id: str) -> None:
+        writer = (WRITER_ID_HEADER, writer_id.encode())
+        self._writer = writer
+        self._writer_block = _block([writer])
+        self._dedupe_metered = metered_size([(DEDUPE_SEQ_HEADER, bytes(8)), writer], b"") - _BARE
+
+    def build(
+        self, payload: bytes, chunk_size: int, dedupe_seq: int | None
+    ) -> tuple[list[EncodedRecord], int | None]:
+        """The records of ``payload`` (at least one byte), and the dedupe sequence number
+        after them."""
+        if len(payload) <= chunk_size:
+            return self._one(payload, dedupe_seq)
+        chunks = chunk_bytes(payload, chunk_size)
+        count = len(chunks).to_bytes(8, "big")
+        total = len(payload).to_bytes(8, "big")
+        writer, writer_block, dedupe_metered = (
+            self._writer,
+            self._writer_block,
+            self._dedupe_metered,
+        )
+        seq = dedupe_seq
+        records = []
+        for i, chunk in enumerate(chunks):
+            if i:
+                headers: list[tuple[bytes, bytes]] = []
+                block = b""
+                size = _BARE + len(chunk)
+            else:
+                headers = [(FRAME_RECORDS_HEADER, count), (FRAME_BYTES_HEADER, total)]
+                block = _FRAME_RECORDS + count + _FRAME_BYTES + total
+                size = _BARE + len(chunk) + _FRAME_METERED
+            if seq is not None:
+                value = seq.to_bytes(8, "big")
+                headers.append((DEDUPE_SEQ_HEADER, value))
+                headers.append(writer)
+                block += _DEDUPE_SEQ + value + writer_block
+                size += dedupe_metered
+                seq += 1
+            records.append(EncodedRecord(chunk, headers, None, size, block))
+        return records, seq
+
+    def _one(self, payload: bytes, seq: int | None) -> tuple[list[EncodedRecord], int | None]:
+        """:meth:`build` for a message in one record, most messages: straight through."""
+        total = len(payload).to_bytes(8, "big")
+        headers = [(FRAME_RECORDS_HEADER, _ONE), (FRAME_BYTES_HEADER, total)]
+        block = _ONE_RECORD + total
+        size = _BARE + _FRAME_METERED + len(payload)
+        if seq is None:
+            return [EncodedRecord(payload, headers, None, size, block)], None
+        value = seq.to_bytes(8, "big")
+        headers.append((DEDUPE_SEQ_HEADER, value))
+        headers.append(self._writer)
+        block += _DEDUPE_SEQ + value + self._writer_block
+        return [EncodedRecord(payload, headers, None, size + self._dedupe_metered, block)], seq + 1
