@@ -113,15 +113,7 @@ class ChordCounting(KeyValueStoreBackend):  # type: ignore[misc]
 
         def _ensure(self, name: str, config: StreamConfig | None = None) -> bool: ...
 
-        def _compare_and_append(
-            self,
-            name: str,
-            build: Callable[[Any], Record | None],
-            *,
-            read_last: bool = True,
-            tail: int | None = None,
-            config: StreamConfig | None = None,
-        ) -> bool: ...
+        _compare_and_append: Callable[..., bool]
 
     def _save_chord(self, header_result_args: Any, body: Any, **kwargs: Any) -> None:
         """Save a chord's group, then its size in its counter stream, before any part is
