@@ -189,14 +189,14 @@ class SerializingAppendSession(Generic[M]):
             S2Error: as the session's submits do.
         """
         session = self.session
+        tickets: list[Awaitable[Any]] = []
         async with self._order:  # a message's records go together
+            records = self._encoded(message)
             if isinstance(session, Producer):
-                tickets: list[Awaitable[Any]] = [
-                    await session.submit(r) for r in self._encoded(message)
-                ]
+                for record in records:
+                    tickets.append(await session.submit(record))
             else:
-                tickets = []
-                for batch in _batches(self._encoded(message)):
+                for batch in _batches(records):
                     position = self.match_seq_num
                     if position is not None:
                         self.match_seq_num = position + len(batch)
