@@ -13,6 +13,7 @@ import pytest
 from s2_sdk import (
     AppendInput,
     Batching,
+    CommandRecord,
     ReadLimit,
     Record,
     S2Stream,
@@ -21,6 +22,7 @@ from s2_sdk import (
 )
 from s2_sdk._proto import append_input_pb
 from s2_sdk.patterns import (
+    DEDUPE_SEQ_HEADER,
     MAX_CHUNK_BODY_BYTES,
     DedupeFilter,
     DeserializingReadSession,
@@ -29,6 +31,7 @@ from s2_sdk.patterns import (
     SerializingAppendSession,
     chunk_bytes,
     dedupe_headers,
+    frame_headers,
     frame_records,
     json_deserializer,
     json_serializer,
@@ -208,3 +211,36 @@ async def test_write_pipelines_messages(stream: S2Stream) -> None:
         tickets = [await writer.write({"i": i}) for i in range(100)]
         ranges = [await ticket for ticket in tickets]
     assert [(r.start, r.end) for r in ranges] == [(i, i + 1) for i in range(100)]
+
+
+async def test_other_headers_commands_and_byte_limits_are_read_alike(stream: S2Stream) -> None:
+    """Our read sessions hand the reader each header's encoding (cheaper to take apart);
+    headers written some other way, other headers, command records and byte-limited
+    sessions (which get pairs) must read the same messages."""
+
+    def message(payload: bytes, writer: str) -> list[Record]:
+        first, second = frame_records(chunk_bytes(payload, 1500))
+        first.headers = [(b"content-type", b"json"), *first.headers, *dedupe_headers(writer, 0)]
+        second.headers = [*dedupe_headers(writer, 1), (b"trace", b"t" * 300)]
+        return [first, second]
+
+    payloads = [b"x" * 2000, b"y" * 1600]
+    await stream.append(AppendInput(message(payloads[0], "writer-a")))  # ids of 8 characters
+    await stream.append(AppendInput([CommandRecord.fence("f")]))
+    await stream.append(AppendInput(message(payloads[0], "writer-a")))  # a retry: dropped
+    await stream.append(AppendInput([CommandRecord.fence("")]))
+    await stream.append(AppendInput(message(payloads[1], "writer-b")))  # a restart: kept
+    short = Record(b"hi", [*frame_headers(2, 1), (DEDUPE_SEQ_HEADER, b"\x02")])  # not a u64
+    for limit in (None, ReadLimit(bytes=10**6)):
+        session = stream.read_session(
+            start=SeqNum(0), wait=0, ignore_command_records=True, limit=limit
+        )
+        async with DeserializingReadSession(session, _identity) as reader:
+            assert [m async for m in reader] == payloads
+        assert reader.duplicates == 2 and reader.dropped == 0
+    await stream.append(AppendInput([short]))
+    for limit in (None, ReadLimit(bytes=10**6)):
+        session = stream.read_session(start=SeqNum(0), wait=0, limit=limit)
+        async with DeserializingReadSession(session, _identity) as reader:
+            with pytest.raises(ValueError, match="8 bytes"):
+                [m async for m in reader]

@@ -86,6 +86,7 @@ class ReadSession:
         self._finished = False
         self._reconnects = ReconnectLimiter()
         self._advised = False
+        self._raw_headers = False
 
     # -- public API ----------------------------------------------------------------
 
@@ -168,6 +169,14 @@ class ReadSession:
         return await future
 
     # -- internals -----------------------------------------------------------------
+
+    def _deliver_raw_headers(self) -> bool:
+        """Have records carry each header as its ``Header`` encoding's bytes (for
+        :mod:`s2_sdk.patterns`); whether they will: only before the session starts, and
+        not with a byte limit (which meters headers by name and value)."""
+        if self._pump is None and self._bytes is None:
+            self._raw_headers = True
+        return self._raw_headers
 
     def _ensure_started(self) -> None:
         if self._pump is None:
@@ -304,7 +313,7 @@ class ReadSession:
                     if frame.terminal:
                         status, body = frame.terminal_error()
                         raise server_error(status, body)
-                    yield read_batch(frame.payload, ignore, metered)
+                    yield read_batch(frame.payload, ignore, metered, self._raw_headers)
                     if frame.reconnect_advised and not advice_seen:
                         advice_seen = True
                         if self._reconnects.acquire():

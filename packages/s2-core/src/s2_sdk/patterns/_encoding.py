@@ -17,22 +17,22 @@ from s2_sdk.protocol import metered_size, pb
 __all__ = ["RecordBuilder"]
 
 
-def _block(headers: list[tuple[bytes, bytes]]) -> bytes:
+def _encoded(headers: list[tuple[bytes, bytes]]) -> bytes:
     """``headers`` as protobuf encodes them in an ``AppendRecord``."""
     return pb.AppendRecord(
         headers=[pb.Header(name=n, value=v) for n, v in headers]
     ).SerializeToString()
 
 
-def _prefix(name: bytes) -> bytes:
-    """The encoding of header ``name`` with an 8-byte value, up to that value (which
-    protobuf writes last)."""
-    return _block([(name, bytes(8))])[:-8]
+def _encoded_prefix(name: bytes, length: int = 8) -> bytes:
+    """The encoding of header ``name`` with a ``length``-byte value, up to that value
+    (which protobuf writes last)."""
+    return _encoded([(name, bytes(length))])[:-length]
 
 
-_FRAME_RECORDS = _prefix(FRAME_RECORDS_HEADER)
-_FRAME_BYTES = _prefix(FRAME_BYTES_HEADER)
-_DEDUPE_SEQ = _prefix(DEDUPE_SEQ_HEADER)
+_FRAME_RECORDS = _encoded_prefix(FRAME_RECORDS_HEADER)
+_FRAME_BYTES = _encoded_prefix(FRAME_BYTES_HEADER)
+_DEDUPE_SEQ = _encoded_prefix(DEDUPE_SEQ_HEADER)
 _ONE = (1).to_bytes(8, "big")
 _ONE_RECORD = _FRAME_RECORDS + _ONE + _FRAME_BYTES
 _BARE = metered_size((), b"")
@@ -48,7 +48,7 @@ class RecordBuilder:
     def __init__(self, writer_id: str) -> None:
         writer = (WRITER_ID_HEADER, writer_id.encode())
         self._writer = writer
-        self._writer_block = _block([writer])
+        self._writer_block = _encoded([writer])
         self._dedupe_metered = metered_size([(DEDUPE_SEQ_HEADER, bytes(8)), writer], b"") - _BARE
 
     def build(

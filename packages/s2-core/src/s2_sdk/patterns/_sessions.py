@@ -16,14 +16,11 @@ from s2_sdk._read_session import ReadSession
 from s2_sdk._records import AppendAck, AppendInput, EncodedRecord, Record, SequencedRecord
 from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
 from s2_sdk.patterns._encoding import RecordBuilder
+from s2_sdk.patterns._header_fields import Fields, fields_of_encodings, fields_of_pairs
 from s2_sdk.patterns._wire import (
     _LEGACY_WRITER,
-    DEDUPE_SEQ_HEADER,
     DEFAULT_MAX_FRAME_BYTES,
-    FRAME_BYTES_HEADER,
-    FRAME_RECORDS_HEADER,
     MAX_CHUNK_BODY_BYTES,
-    WRITER_ID_HEADER,
     decode_u64,
     new_writer_id,
 )
@@ -257,6 +254,8 @@ class DeserializingReadSession(Generic[M]):
         self._dedupe = DedupeFilter() if enable_dedupe else None
         self._assembler = FrameAssembler(max_frame_bytes=max_frame_bytes)
         self._ready: deque[tuple[M, int | None, int | None]] = deque()
+        raw = isinstance(read_session, ReadSession) and read_session._deliver_raw_headers()
+        self._fields: Callable[[Any], Fields] = fields_of_encodings if raw else fields_of_pairs
 
     @property
     def dropped(self) -> int:
@@ -291,21 +290,21 @@ class DeserializingReadSession(Generic[M]):
 
     def _take(self, records: list[SequencedRecord]) -> None:
         """Drop repeats, assemble frames, deserialize the messages completed (one read of
-        each record's headers: what ``parse_dedupe_headers`` and ``parse_frame_headers``
-        read, from one dict, on this per-record path)."""
+        each record's headers, as pairs or, from our read sessions, as their encodings:
+        what ``parse_dedupe_headers`` and ``parse_frame_headers`` read, on this per-record
+        path)."""
         dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
         accepts = dedupe.accepts_seq if dedupe is not None else None
         push, deserialize, from_bytes = assembler.push_parsed, self.deserializer, int.from_bytes
+        fields = self._fields
         for record in records:
-            fields = dict(record.headers)
-            get = fields.get
-            seq = get(DEDUPE_SEQ_HEADER)
+            seq, writer, size, count = fields(record.headers)
             if seq is not None and accepts is not None:
-                writer = get(WRITER_ID_HEADER, _LEGACY_WRITER_BYTES)
+                if writer is None:
+                    writer = _LEGACY_WRITER_BYTES
                 if not accepts(writer, from_bytes(seq) if len(seq) == 8 else decode_u64(seq)):
                     self.duplicates += 1
                     continue
-            size, count = get(FRAME_BYTES_HEADER), get(FRAME_RECORDS_HEADER)
             declared = None
             if size is not None and count is not None:
                 if len(size) == len(count) == 8:
