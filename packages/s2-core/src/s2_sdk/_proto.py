@@ -152,21 +152,17 @@ def read_batch(
 
 
 def _read_batch_raw(payload: bytes, ignore_command_records: bool) -> Delivery:
-    """:func:`read_batch` with each header as its encoding's bytes."""
-    make = SequencedRecord
+    """:func:`read_batch` with each header as its encoding's bytes: the records are the
+    parsed ``SequencedRecordView`` messages themselves (same attribute names as
+    :class:`SequencedRecord`), not copies."""
     view = parse(ReadBatchView, payload)
-    records: list[SequencedRecord] = []
-    append = records.append
-    for r in view.records:
-        headers = list(r.headers)
-        if (
-            ignore_command_records
-            and len(headers) == 1
-            and not pb.Header.FromString(headers[0]).name
-        ):
-            continue
-        append(make(r.seq_num, r.body, headers, r.timestamp))
-    return _delivered(view, records, view.records, 0)
+    received = view.records
+    records: Any = received
+    if ignore_command_records:
+        records = [
+            r for r in received if len(r.headers) != 1 or pb.Header.FromString(r.headers[0]).name
+        ]
+    return _delivered(view, records, received, 0)
 
 
 def _delivered(raw: Any, records: list[SequencedRecord], received: Any, size: int) -> Delivery:
