@@ -8,9 +8,9 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING
 
+from s2_sdk._closing import AsyncClosing
 from s2_sdk._duplex import DuplexConnection, DuplexStream
 from s2_sdk._exactly_once import Placed, resolve
 from s2_sdk._exceptions import (
@@ -132,7 +132,7 @@ class _Budget:
 
 
 @fallible()
-class AppendSession:
+class AppendSession(AsyncClosing):
     """Session for high-throughput appending with backpressure control.
 
     Supports pipelining multiple :class:`AppendInput` while preserving submission
@@ -188,17 +188,6 @@ class AppendSession:
         self._connected = False
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> AppendSession:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def stream(self) -> S2Stream:

@@ -6,12 +6,12 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from datetime import datetime
-from types import TracebackType
 from urllib.parse import quote
 
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._append_session import AppendSession
 from s2_sdk._basin import S2Basin, ensure_status
+from s2_sdk._closing import AsyncClosing
 from s2_sdk._config import BasinConfig
 from s2_sdk._exceptions import S2ClientError, S2ServerError, fallible
 from s2_sdk._http import HttpClient
@@ -50,7 +50,7 @@ __all__ = ["S2"]
 
 
 @fallible()
-class S2:
+class S2(AsyncClosing):
     """Client for S2, an API for unlimited, durable, real-time streams.
 
     Works with both the cloud and open source, self-hosted versions (s2-lite, s2-local).
@@ -118,17 +118,6 @@ class S2:
         for http in self._basins.values():
             await http.close()
         self._basins.clear()
-
-    async def __aenter__(self) -> S2:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def basin(self, name: str) -> S2Basin:
         """Get an :class:`S2Basin` for performing basin-level operations.

@@ -13,10 +13,10 @@ import contextlib
 import functools
 from collections import deque
 from collections.abc import Generator
-from types import TracebackType
 from typing import Any, cast
 
 from s2_sdk._append_session import AppendSession, BatchSubmitTicket, CheckedInput
+from s2_sdk._closing import AsyncClosing
 from s2_sdk._exceptions import S2ClientError, S2Error, fallible
 from s2_sdk._options import Batching
 from s2_sdk._records import AppendAck, IndexedAppendAck, Record
@@ -52,7 +52,7 @@ class RecordSubmitTicket(asyncio.Future[IndexedAppendAck]):
 
 
 @fallible(skip=("submit",))
-class Producer:
+class Producer(AsyncClosing):
     """High-level interface for submitting individual records.
 
     Handles batching into :class:`AppendInput` automatically and uses an append
@@ -94,17 +94,6 @@ class Producer:
         self._flushes: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
         self._closed = False
-
-    async def __aenter__(self) -> Producer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def submit(self, record: Record) -> RecordSubmitTicket:
         """Submit a record for appending; waits when backpressure limits are reached.

@@ -7,9 +7,9 @@ import contextlib
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING
 
+from s2_sdk._closing import AsyncClosing
 from s2_sdk._exceptions import (
     ReadTimeoutError,
     S2ClientError,
@@ -38,7 +38,7 @@ _MAX_FREE_RECONNECTS = 16
 
 
 @fallible()
-class ReadSession:
+class ReadSession(AsyncClosing):
     """Batches of records read continuously from a stream.
 
     An async iterator of :class:`ReadBatch`, and an async context manager. It starts
@@ -107,17 +107,6 @@ class ReadSession:
         self._taken += 1
         self._check_caught_up()
         return item
-
-    async def __aenter__(self) -> ReadSession:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Stop reading and release the connection."""

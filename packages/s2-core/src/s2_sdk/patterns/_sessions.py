@@ -6,10 +6,10 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
-from types import TracebackType
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from s2_sdk._append_session import AppendSession
+from s2_sdk._closing import AsyncClosing
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._producer import Producer
 from s2_sdk._read_session import ReadSession
@@ -98,7 +98,7 @@ def _batches(records: list[EncodedRecord]) -> list[list[Record]]:
     return batches
 
 
-class SerializingAppendSession(Generic[M]):
+class SerializingAppendSession(AsyncClosing, Generic[M]):
     """Appends typed messages of any size, each as one framed run of records.
 
     A message is serialized, cut into chunks of at most ``chunk_size`` bytes (one record
@@ -204,19 +204,8 @@ class SerializingAppendSession(Generic[M]):
         """Close the underlying session (waiting for what was submitted)."""
         await self.session.close()
 
-    async def __aenter__(self) -> SerializingAppendSession[M]:
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-class DeserializingReadSession(Generic[M]):
+class DeserializingReadSession(AsyncClosing, Generic[M]):
     """The typed messages of a stream, from a read session: an async iterator.
 
     Repeated records (a retried append) are dropped by their dedupe headers (unless
@@ -318,14 +307,3 @@ class DeserializingReadSession(Generic[M]):
     async def close(self) -> None:
         """Close the read session."""
         await self.read_session.close()
-
-    async def __aenter__(self) -> DeserializingReadSession[M]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from s2_sdk import _client
 from s2_sdk._access import AccessTokenInfo, AccessTokenScope
 from s2_sdk._background import background
+from s2_sdk._closing import Closing
 from s2_sdk._config import BasinConfig
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._fork import PerProcess
@@ -33,7 +34,7 @@ from s2_sdk._records import (
     Timestamp,
 )
 from s2_sdk.sync._basin import S2Basin
-from s2_sdk.sync._bridge import Closing, iterate, run
+from s2_sdk.sync._bridge import iterate, run
 
 T = TypeVar("T")
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from s2_sdk import _append_session, _producer, _read_session
 from s2_sdk._background import background, started_background
+from s2_sdk._closing import Closing
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._records import (
     AppendAck,
@@ -21,7 +22,7 @@ from s2_sdk._records import (
     Record,
     StreamPosition,
 )
-from s2_sdk.sync._bridge import Closing, copy_result, next_item, run
+from s2_sdk.sync._bridge import copy_result, next_item, run
 
 if TYPE_CHECKING:
     from s2_sdk.sync._stream import S2Stream

@@ -31,13 +31,14 @@ from typing import Generic, TypeVar
 
 from s2_sdk import patterns
 from s2_sdk._background import background
+from s2_sdk._closing import Closing
 from s2_sdk.patterns import (
     DEFAULT_MAX_FRAME_BYTES,
     MAX_CHUNK_BODY_BYTES,
     MessageRange,
     MessageTicket,
 )
-from s2_sdk.sync._bridge import Closing, run
+from s2_sdk.sync._bridge import run
 from s2_sdk.sync._sessions import AppendSession, Producer, ReadSession
 
 __all__ = ["DeserializingReadSession", "SerializingAppendSession"]
