@@ -33,8 +33,6 @@ def _encoded_prefix(name: bytes, length: int = 8) -> bytes:
 _FRAME_RECORDS = _encoded_prefix(FRAME_RECORDS_HEADER)
 _FRAME_BYTES = _encoded_prefix(FRAME_BYTES_HEADER)
 _DEDUPE_SEQ = _encoded_prefix(DEDUPE_SEQ_HEADER)
-_ONE = (1).to_bytes(8, "big")
-_ONE_RECORD = _FRAME_RECORDS + _ONE + _FRAME_BYTES
 _BARE = metered_size((), b"")
 _FRAME_METERED = (
     metered_size([(FRAME_RECORDS_HEADER, bytes(8)), (FRAME_BYTES_HEADER, bytes(8))], b"") - _BARE
@@ -56,47 +54,25 @@ class RecordBuilder:
     ) -> tuple[list[EncodedRecord], int | None]:
         """The records of ``payload`` (at least one byte), and the dedupe sequence number
         after them."""
-        if len(payload) <= chunk_size:
-            return self._one(payload, dedupe_seq)
         chunks = chunk_bytes(payload, chunk_size)
         count = len(chunks).to_bytes(8, "big")
         total = len(payload).to_bytes(8, "big")
-        writer, writer_block, dedupe_metered = (
-            self._writer,
-            self._writer_block,
-            self._dedupe_metered,
-        )
+        writer, writer_block = self._writer, self._writer_block
         seq = dedupe_seq
         records = []
-        for i, chunk in enumerate(chunks):
-            if i:
-                headers: list[tuple[bytes, bytes]] = []
-                block = b""
-                size = _BARE + len(chunk)
-            else:
-                headers = [(FRAME_RECORDS_HEADER, count), (FRAME_BYTES_HEADER, total)]
-                block = _FRAME_RECORDS + count + _FRAME_BYTES + total
-                size = _BARE + len(chunk) + _FRAME_METERED
+        # the first record carries the frame headers; the others start bare
+        headers = [(FRAME_RECORDS_HEADER, count), (FRAME_BYTES_HEADER, total)]
+        block = _FRAME_RECORDS + count + _FRAME_BYTES + total
+        size = _BARE + _FRAME_METERED
+        for chunk in chunks:
+            size += len(chunk)
             if seq is not None:
                 value = seq.to_bytes(8, "big")
                 headers.append((DEDUPE_SEQ_HEADER, value))
                 headers.append(writer)
                 block += _DEDUPE_SEQ + value + writer_block
-                size += dedupe_metered
+                size += self._dedupe_metered
                 seq += 1
             records.append(EncodedRecord(chunk, headers, None, size, block))
+            headers, block, size = [], b"", _BARE
         return records, seq
-
-    def _one(self, payload: bytes, seq: int | None) -> tuple[list[EncodedRecord], int | None]:
-        """:meth:`build` for a message in one record, most messages: straight through."""
-        total = len(payload).to_bytes(8, "big")
-        headers = [(FRAME_RECORDS_HEADER, _ONE), (FRAME_BYTES_HEADER, total)]
-        block = _ONE_RECORD + total
-        size = _BARE + _FRAME_METERED + len(payload)
-        if seq is None:
-            return [EncodedRecord(payload, headers, None, size, block)], None
-        value = seq.to_bytes(8, "big")
-        headers.append((DEDUPE_SEQ_HEADER, value))
-        headers.append(self._writer)
-        block += _DEDUPE_SEQ + value + self._writer_block
-        return [EncodedRecord(payload, headers, None, size + self._dedupe_metered, block)], seq + 1
