@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from faults.scenarios import sigkill_under_load
 from s2_local.server import ServerProcess
 from s2_sdk import S2, AppendInput, Endpoints, Record
+from support.serve_process import serve_process
 
 BASIN = "durable-basin"
 H = {"s2-basin": BASIN}
@@ -110,32 +110,19 @@ def _alive(pid: int) -> bool:
 
 def test_stopped_with_a_session_open_exits_quietly(tmp_path: Path) -> None:
     """SIGTERM while an append session is open: exit 0, no traceback on stderr."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "s2_local", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    endpoint = next(
-        m.group(1) for line in proc.stdout if (m := re.search(r"S2_ACCOUNT_ENDPOINT=(\S+)", line))
-    )
+    with serve_process() as (proc, endpoint):
 
-    async def open_session_then_stop() -> None:
-        async with S2("token", endpoints=Endpoints(endpoint, endpoint)) as client:
-            await client.create_basin("quiet-stop")
-            await client["quiet-stop"].create_stream("s")
-            session = client["quiet-stop"]["s"].append_session()
-            ack = await (await session.submit(AppendInput([Record(b"x")])))
-            assert ack.end.seq_num == 1
-            proc.terminate()
-            await asyncio.to_thread(proc.wait, 20)
+        async def open_session_then_stop() -> None:
+            async with S2("token", endpoints=Endpoints(endpoint, endpoint)) as client:
+                await client.create_basin("quiet-stop")
+                await client["quiet-stop"].create_stream("s")
+                session = client["quiet-stop"]["s"].append_session()
+                ack = await (await session.submit(AppendInput([Record(b"x")])))
+                assert ack.end.seq_num == 1
+                proc.terminate()
+                await asyncio.to_thread(proc.wait, 20)
 
-    try:
         asyncio.run(open_session_then_stop())
         stderr = proc.stderr.read()
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and "never awaited" not in stderr, stderr

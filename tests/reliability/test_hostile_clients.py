@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import h2.config
 import h2.connection
@@ -36,6 +34,7 @@ from s2_sdk import (
     SeqNum,
     StreamConfig,
 )
+from support.serve_process import serve_process
 
 ROOT = "root-token"
 
@@ -226,45 +225,31 @@ def test_a_body_framed_twice_is_refused_and_the_connection_closed(server: Server
 def test_sigterm_with_requests_in_flight_exits_cleanly(tmp_path: Path) -> None:
     """SIGTERM while sessions and long polls are open: the server drains, then exits 0
     within a bounded time, printing no traceback."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "s2_local", "serve", "--port", "0",
-         "--data-dir", str(tmp_path / "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    endpoint = next(
-        m.group(1) for line in proc.stdout if (m := re.search(r"S2_ACCOUNT_ENDPOINT=(\S+)", line))
-    )
+    with serve_process("--data-dir", str(tmp_path / "data")) as (proc, endpoint):
 
-    async def load() -> float:
-        async with S2("t", endpoints=Endpoints(endpoint, endpoint), retry=Retry(1)) as s2:
-            await s2.create_basin("sigterm-basin")
-            await s2["sigterm-basin"].create_stream("s")
-            stream = s2["sigterm-basin"]["s"]
-            polls = [
-                asyncio.create_task(stream.read(start=SeqNum(0), wait=30, clamp_to_tail=True))
-                for _ in range(20)
-            ]
-            session = stream.append_session()
-            await (await session.submit(AppendInput([Record(b"x")])))
-            await asyncio.sleep(0.3)
-            started = time.monotonic()
-            proc.terminate()
-            await asyncio.to_thread(proc.wait, 20)
-            took = time.monotonic() - started
-            await asyncio.gather(*polls, return_exceptions=True)
-            with contextlib.suppress(S2Error):
-                await session.close()
-            return took
+        async def load() -> float:
+            async with S2("t", endpoints=Endpoints(endpoint, endpoint), retry=Retry(1)) as s2:
+                await s2.create_basin("sigterm-basin")
+                await s2["sigterm-basin"].create_stream("s")
+                stream = s2["sigterm-basin"]["s"]
+                polls = [
+                    asyncio.create_task(stream.read(start=SeqNum(0), wait=30, clamp_to_tail=True))
+                    for _ in range(20)
+                ]
+                session = stream.append_session()
+                await (await session.submit(AppendInput([Record(b"x")])))
+                await asyncio.sleep(0.3)
+                started = time.monotonic()
+                proc.terminate()
+                await asyncio.to_thread(proc.wait, 20)
+                took = time.monotonic() - started
+                await asyncio.gather(*polls, return_exceptions=True)
+                with contextlib.suppress(S2Error):
+                    await session.close()
+                return took
 
-    try:
         took = asyncio.run(load())
         stderr = proc.stderr.read()
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
     assert proc.returncode == 0, stderr
     assert took < 10
     assert "Traceback" not in stderr and "never awaited" not in stderr, stderr
@@ -273,15 +258,8 @@ def test_sigterm_with_requests_in_flight_exits_cleanly(tmp_path: Path) -> None:
 def test_sigterm_right_after_a_burst_of_resets_exits_cleanly() -> None:
     """18,300 HEADERS + RST_STREAM pairs on one connection, then SIGTERM at once: exit 0,
     nothing on stderr but log lines (hypercorn died with h2 tracebacks here)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "s2_local", "serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        port = int(
-            next(m.group(1) for line in proc.stdout if (m := re.search(r":(\d+) \(in", line)))
-        )
+    with serve_process() as (proc, endpoint):
+        port = urlsplit(endpoint).port
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         conn.initiate_connection()
         headers = [(":method", "GET"), (":scheme", "http"), (":authority", "x"),
@@ -297,11 +275,6 @@ def test_sigterm_right_after_a_burst_of_resets_exits_cleanly() -> None:
             proc.wait(20)
         took = time.monotonic() - started
         stderr = proc.stderr.read()
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
     assert proc.returncode == 0, stderr
     assert took < 10
     assert "Traceback" not in stderr and "never awaited" not in stderr, stderr
