@@ -14,7 +14,7 @@ import pytest
 from s2_local.server import Server
 from s2_sdk import S2, AppendInput, Endpoints, Record, Retry, S2Stream, SeqNum
 from s2_sdk._duplex import DuplexConnection
-from s2_sdk._proto import append_input_pb, parse
+from s2_sdk._proto import append_input_bytes, parse
 from s2_sdk.protocol import FrameDecoder, encode_frame, pb
 
 ONE_ATTEMPT = Retry(max_attempts=1, min_base_delay=timedelta(0), max_base_delay=timedelta(0))
@@ -127,7 +127,7 @@ async def test_a_body_refused_after_goaway_leaves_the_answer_to_the_server(
         "content-type": "s2s/proto",
         "accept": "s2s/proto",
     }
-    frame = encode_frame(append_input_pb(AppendInput([Record(b"x")])).SerializeToString())
+    frame = encode_frame(append_input_bytes(AppendInput([Record(b"x")])))
     conn = DuplexConnection(http.origin)
     await conn.connect(5)
     try:

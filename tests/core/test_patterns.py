@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import logging
 import os
+from datetime import timedelta
 
 import pytest
 from s2_sdk import (
@@ -20,7 +21,7 @@ from s2_sdk import (
     SeqNum,
     SeqNumMismatchError,
 )
-from s2_sdk._proto import append_input_pb
+from s2_sdk._proto import append_input_bytes
 from s2_sdk.patterns import (
     DEDUPE_SEQ_HEADER,
     MAX_CHUNK_BODY_BYTES,
@@ -69,12 +70,12 @@ def test_the_writers_encoded_records_are_what_plain_records_encode_to(
     """The writer encodes its own records' headers (no per-record re-encoding): the bytes
     must be those of the same records as plain :class:`Record`, sizes included."""
     writer = SerializingAppendSession(None, _identity, chunk_size=5, dedupe_seq=dedupe_seq)  # type: ignore[arg-type]
-    encoded = writer._encoded(b"0123456789ab") + writer._encoded(b"one")  # 3 records, then 1
+    encoded = writer._built(b"0123456789ab") + writer._built(b"one")  # 3 records, then 1
     plain = [Record(r.body, list(r.headers)) for r in encoded]
     assert [len(r.headers) for r in plain] == ([2, 0, 0, 2] if dedupe_seq is None else [4, 2, 2, 4])
     assert [r.metered for r in encoded] == [metered_size(r.headers, r.body) for r in plain]
-    wire = append_input_pb(AppendInput(encoded)).SerializeToString()  # type: ignore[arg-type]
-    assert wire == append_input_pb(AppendInput(plain)).SerializeToString()
+    wire = append_input_bytes(AppendInput(encoded))  # type: ignore[arg-type]
+    assert wire == append_input_bytes(AppendInput(plain))
     assert writer.dedupe_seq == (None if dedupe_seq is None else dedupe_seq + 4)
 
 
@@ -187,6 +188,27 @@ async def test_concurrent_submits_keep_each_message_whole(stream: S2Stream) -> N
         await asyncio.gather(*(writer.submit(b) for b in blobs))
     read, reader = await _read_all(stream)
     assert sorted(read) == sorted(blobs) and reader.dropped == 0
+
+
+async def test_over_a_producer_concurrent_messages_of_one_and_many_records(
+    stream: S2Stream,
+) -> None:
+    """One-record messages skip the writer's lock when no message is part-way through (a
+    Producer places a record as submit is called); mixed with messages of many records,
+    from many tasks, through batches that overflow, nothing may be taken for a repeat."""
+    sizes = [(i * 37) % 40 + 1 for i in range(300)]  # chunks of 16: one to three records
+    messages = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    batching = Batching(max_bytes=2000, linger=timedelta(0))
+    async with stream.producer(batching=batching) as producer:
+        writer = SerializingAppendSession(producer, _identity, chunk_size=16)
+        tickets = await asyncio.gather(*(writer.write(m) for m in messages))
+    ranges = [await t for t in tickets]
+    assert sorted(r.end - r.start for r in ranges) == sorted((n + 15) // 16 for n in sizes)
+    read, reader = await _read_all(stream)
+    assert sorted(read) == sorted(messages)
+    assert reader.duplicates == 0 and reader.dropped == 0
+    by_start = sorted(zip((r.start for r in ranges), messages, strict=True))
+    assert read == [m for _, m in by_start]
 
 
 async def test_with_match_seq_num_every_batch_states_its_position(stream: S2Stream) -> None:

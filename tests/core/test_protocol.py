@@ -7,7 +7,9 @@ from hpack import Decoder, Encoder, HeaderTuple, NeverIndexedHeaderTuple
 from hpack.exceptions import HPACKDecodingError, OversizedHeaderListError
 from hypothesis import given
 from hypothesis import strategies as st
+from s2_sdk import AppendInput, Record
 from s2_sdk import protocol as p
+from s2_sdk._proto import append_input_bytes
 
 
 def test_frame_roundtrip_uncompressed() -> None:
@@ -189,3 +191,34 @@ def test_plain_block_decoder_takes_its_fast_path_and_keeps_hpack_errors() -> Non
             decoder.decode(b"\x00\x7f", raw=True)  # a string longer than the block
     finally:
         Decoder.decode = original  # type: ignore[method-assign]
+
+
+_U64S = st.sampled_from([0, 1, 127, 128, 16_383, 16_384, 2**21, 2**35, 2**64 - 1])
+
+
+@given(value=st.one_of(_U64S, st.integers(0, 2**64 - 1)))
+def test_varint_is_protobufs(value: int) -> None:
+    assert p.varint(value) == p.pb.AppendInput(match_seq_num=value).SerializeToString()[1:]
+
+
+@given(records=st.lists(st.tuples(
+           st.binary(max_size=300) | st.sampled_from([b"", b"x" * 16_400]),
+           st.lists(st.tuples(st.binary(max_size=20), st.binary(max_size=40)), max_size=3),
+           st.none() | _U64S,
+       ), min_size=1, max_size=6),
+       match_seq_num=st.none() | _U64S, fencing_token=st.none() | st.sampled_from(["", "f", "é" * 10]))  # fmt: skip
+def test_append_inputs_encode_as_protobuf_does(
+    records: list[tuple[bytes, list[tuple[bytes, bytes]], int | None]],
+    match_seq_num: int | None,
+    fencing_token: str | None,
+) -> None:
+    """Sessions and producers write an AppendInput's bytes directly: they must be exactly
+    protobuf's (the published client's requests, byte for byte)."""
+    ours = append_input_bytes(
+        AppendInput([Record(b, list(h), t) for b, h, t in records], match_seq_num, fencing_token)
+    )
+    expected = p.pb.AppendInput(match_seq_num=match_seq_num, fencing_token=fencing_token)
+    for body, headers, timestamp in records:
+        expected.records.add(body=body, timestamp=timestamp,
+                             headers=[p.pb.Header(name=n, value=v) for n, v in headers])  # fmt: skip
+    assert ours == expected.SerializeToString()

@@ -20,6 +20,7 @@ from s2_sdk import (
     FencingTokenMismatchError,
     ReadLimit,
     Record,
+    RecordSubmitTicket,
     Retry,
     S2Basin,
     S2ClientError,
@@ -70,6 +71,22 @@ async def test_concurrent_submitters_keep_per_submitter_order(stream: S2Stream) 
     for seqs in results:
         assert seqs == sorted(seqs)
     assert sorted(s for seqs in results for s in seqs) == list(range(80))
+
+
+async def test_producer_appends_in_the_order_submit_was_called(stream: S2Stream) -> None:
+    """Records of concurrent tasks keep the order of their submit calls, also when a
+    record does not fit the open batch (which then goes first, while the record waits)."""
+    sizes = [(i * 7919) % 300 + 1 for i in range(200)]
+    batching = Batching(max_bytes=1000, linger=timedelta(0))
+    async with stream.producer(batching=batching) as producer:
+
+        async def submit(i: int) -> RecordSubmitTicket:
+            return await producer.submit(Record(body=str(i).encode().ljust(sizes[i], b".")))
+
+        tickets = await asyncio.gather(*(submit(i) for i in range(200)))  # in this order
+    assert [(await t).seq_num for t in tickets] == list(range(200))
+    bodies = await _all_bodies(stream)
+    assert [int(b.rstrip(b".")) for b in bodies] == list(range(200))
 
 
 async def test_backpressure_bounds_unacked_batches(stream: S2Stream) -> None:

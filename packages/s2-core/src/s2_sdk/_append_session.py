@@ -25,7 +25,7 @@ from s2_sdk._exceptions import (
     server_error,
 )
 from s2_sdk._options import AppendRetryPolicy
-from s2_sdk._proto import append_ack, append_input_pb, parse
+from s2_sdk._proto import append_ack, append_input_bytes, parse
 from s2_sdk._records import AppendAck, AppendInput, Record
 from s2_sdk._retry import (
     ReconnectLimiter,
@@ -211,7 +211,7 @@ class AppendSession(AsyncClosing):
         """
         size = inp.size if type(inp) is CheckedInput else check_append_input(inp)
         self._raise_if_unusable()
-        frame = encode_frame(append_input_pb(inp).SerializeToString(), self._codec)
+        frame = encode_frame(append_input_bytes(inp), self._codec)
         await self._budget.acquire(size)
         self._raise_if_unusable()
         ticket = BatchSubmitTicket(loop=asyncio.get_running_loop())

@@ -98,6 +98,9 @@ class Producer(AsyncClosing):
     async def submit(self, record: Record) -> RecordSubmitTicket:
         """Submit a record for appending; waits when backpressure limits are reached.
 
+        The record's place is fixed when ``submit`` is called, before any wait: records
+        submitted from several tasks are appended in the order of their calls.
+
         Raises:
             S2ClientError: the record is invalid, or the producer is closed.
             S2Error: the producer already failed (the error that ended it).
@@ -107,8 +110,11 @@ class Producer(AsyncClosing):
         if self._closed:
             raise S2ClientError("the producer is closed")
         size = record_size(record)
-        if self._records and self._size + size > self._max_bytes:
-            await self._send_batch()  # it would overflow: the open batch goes first
+        overflow = bool(self._records) and self._size + size > self._max_bytes
+        if overflow:
+            self._take()  # the open batch goes first
+        # the record takes its place before any wait: records are appended in the order
+        # submit was called, from any number of tasks
         ticket = RecordSubmitTicket(loop=asyncio.get_running_loop())
         records = self._records
         ticket._index = len(records)
@@ -117,10 +123,13 @@ class Producer(AsyncClosing):
         self._size += size
         if len(records) >= self._max_records or self._size >= self._max_bytes:
             await self._send_batch()
-        elif len(records) == 1 and self._linger > 0:
-            self._timer = asyncio.get_running_loop().call_later(
-                self._linger, self._lingered, self._generation
-            )
+        else:
+            if len(records) == 1 and self._linger > 0:
+                self._timer = asyncio.get_running_loop().call_later(
+                    self._linger, self._lingered, self._generation
+                )
+            if overflow:
+                await self._hand()
         return ticket
 
     async def flush(self) -> None:

@@ -86,7 +86,7 @@ class ReadSession(AsyncClosing):
         self._finished = False
         self._reconnects = ReconnectLimiter()
         self._advised = False
-        self._raw_headers = False
+        self._joined_headers = False
 
     # -- public API ----------------------------------------------------------------
 
@@ -159,13 +159,13 @@ class ReadSession(AsyncClosing):
 
     # -- internals -----------------------------------------------------------------
 
-    def _deliver_raw_headers(self) -> bool:
-        """Have records carry each header as its ``Header`` encoding's bytes (for
+    def _deliver_joined_headers(self) -> bool:
+        """Have records carry their headers joined, as ``ReadBatchJoined`` records do (for
         :mod:`s2_sdk.patterns`); whether they will: only before the session starts, and
         not with a byte limit (which meters headers by name and value)."""
         if self._pump is None and self._bytes is None:
-            self._raw_headers = True
-        return self._raw_headers
+            self._joined_headers = True
+        return self._joined_headers
 
     def _ensure_started(self) -> None:
         if self._pump is None:
@@ -302,7 +302,7 @@ class ReadSession(AsyncClosing):
                     if frame.terminal:
                         status, body = frame.terminal_error()
                         raise server_error(status, body)
-                    yield read_batch(frame.payload, ignore, metered, self._raw_headers)
+                    yield read_batch(frame.payload, ignore, metered, self._joined_headers)
                     if frame.reconnect_advised and not advice_seen:
                         advice_seen = True
                         if self._reconnects.acquire():

@@ -56,7 +56,8 @@ class Record:
 class EncodedRecord(Record):
     """A record the SDK built itself (:mod:`s2_sdk.patterns`), its metered size and its
     headers' protobuf encoding computed as it was built: producers and sessions neither
-    check nor encode those headers again. Its body and headers must not change.
+    check nor encode those headers again. Its body and headers must not change (its
+    headers may be a tuple: fewer objects for the garbage collector to follow).
 
     Attributes:
         metered: The metered size.

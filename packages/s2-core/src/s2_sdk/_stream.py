@@ -15,7 +15,7 @@ from s2_sdk._exceptions import AppendIndefiniteFailureError, S2ClientError, fall
 from s2_sdk._json import position, stream_config_json
 from s2_sdk._options import Batching
 from s2_sdk._producer import Producer
-from s2_sdk._proto import append_ack, append_input_pb, parse, read_batch
+from s2_sdk._proto import append_ack, append_input_bytes, parse, read_batch
 from s2_sdk._query import read_params
 from s2_sdk._read_session import ReadSession
 from s2_sdk._records import (
@@ -131,7 +131,7 @@ class S2Stream:
             resp = await http.request(
                 "POST",
                 self._path,
-                content=append_input_pb(inp).SerializeToString(),
+                content=append_input_bytes(inp),
                 headers=data_headers(self, inp.stream_config, **_PROTO_HEADERS),
                 retry_on=append_retry_on(http.retry.append_retry_policy),
                 track_uncertainty=True,

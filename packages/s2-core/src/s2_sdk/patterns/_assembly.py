@@ -115,10 +115,10 @@ class FrameAssembler:
     ) -> CompletedFrame | None:
         """:meth:`push` for a record whose frame headers (total bytes, records) were read
         already (None: it has none)."""
-        if frame is not None and not self._assembling and frame[1] == 1:
-            size = frame[0]  # a message in one record, the common case: nothing to keep
-            if 0 < size <= self.max_frame_bytes and len(body) == size:
-                return CompletedFrame(body, seq_num, 1)
+        if (frame is not None and frame[1] == 1 and len(body) == frame[0]) and self.takes_whole(
+            frame[0]
+        ):  # a message in one record: nothing to keep
+            return CompletedFrame(body, seq_num, 1)
         if frame is not None:
             if self._assembling:
                 self._drop("a new message started before this one was complete")
@@ -153,6 +153,11 @@ class FrameAssembler:
         count = len(parts)
         self._reset()
         return CompletedFrame(parts[0] if count == 1 else b"".join(parts), first, count)
+
+    def takes_whole(self, size: int) -> bool:
+        """Whether a message of ``size`` bytes that came in one record is complete as it is
+        (nothing being assembled, a size in 1..``max_frame_bytes``)."""
+        return not self._assembling and 0 < size <= self.max_frame_bytes
 
     def _drop(self, why: str) -> None:
         self._report(self._first, self._last, len(self._parts), why)

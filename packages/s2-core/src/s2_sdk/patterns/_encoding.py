@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from s2_sdk._records import EncodedRecord
 from s2_sdk.patterns._wire import (
     DEDUPE_SEQ_HEADER,
@@ -38,6 +40,10 @@ _FRAME_METERED = (
     metered_size([(FRAME_RECORDS_HEADER, bytes(8)), (FRAME_BYTES_HEADER, bytes(8))], b"") - _BARE
 )
 
+_ONE_RECORD = (FRAME_RECORDS_HEADER, (1).to_bytes(8, "big"))
+_ONE_RECORD_BLOCK = _FRAME_RECORDS + _ONE_RECORD[1] + _FRAME_BYTES
+Header = tuple[bytes, bytes]
+
 
 class RecordBuilder:
     """Builds a message's records (frame headers on the first, dedupe headers on each
@@ -48,21 +54,32 @@ class RecordBuilder:
         self._writer = writer
         self._writer_block = _encoded([writer])
         self._dedupe_metered = metered_size([(DEDUPE_SEQ_HEADER, bytes(8)), writer], b"") - _BARE
+        self._one_record_metered = _BARE + _FRAME_METERED + self._dedupe_metered
 
     def build(
         self, payload: bytes, chunk_size: int, dedupe_seq: int | None
     ) -> tuple[list[EncodedRecord], int | None]:
         """The records of ``payload`` (at least one byte), and the dedupe sequence number
         after them."""
+        total = len(payload)
+        if total <= chunk_size and dedupe_seq is not None:  # one record, the common case
+            value = dedupe_seq.to_bytes(8, "big")
+            size_value = total.to_bytes(8, "big")
+            pairs = (_ONE_RECORD, (FRAME_BYTES_HEADER, size_value),
+                     (DEDUPE_SEQ_HEADER, value), self._writer)  # fmt: skip
+            block = b"".join((_ONE_RECORD_BLOCK, size_value, _DEDUPE_SEQ, value,
+                              self._writer_block))  # fmt: skip
+            size = self._one_record_metered + total
+            record = EncodedRecord(payload, cast(list[Header], pairs), None, size, block)
+            return [record], dedupe_seq + 1
         chunks = chunk_bytes(payload, chunk_size)
         count = len(chunks).to_bytes(8, "big")
-        total = len(payload).to_bytes(8, "big")
         writer, writer_block = self._writer, self._writer_block
         seq = dedupe_seq
         records = []
         # the first record carries the frame headers; the others start bare
-        headers = [(FRAME_RECORDS_HEADER, count), (FRAME_BYTES_HEADER, total)]
-        block = _FRAME_RECORDS + count + _FRAME_BYTES + total
+        headers = [(FRAME_RECORDS_HEADER, count), (FRAME_BYTES_HEADER, total.to_bytes(8, "big"))]
+        block = _FRAME_RECORDS + count + _FRAME_BYTES + headers[1][1]
         size = _BARE + _FRAME_METERED
         for chunk in chunks:
             size += len(chunk)

@@ -1,11 +1,13 @@
-"""Reading the format's four headers off a record, from ``(name, value)`` pairs or from
-the raw ``Header`` encodings a read session can deliver instead (cheaper to take apart:
-the writer's headers are recognised by their encoded prefixes, anything else is decoded
-by protobuf)."""
+"""Reading the format's four headers off a record: from its ``(name, value)`` pairs, or,
+from our read sessions, from its headers' encodings joined (one bytes object: cheaper to
+take apart, the writer's headers recognised by their encoded prefixes, all of a record's
+at once when they come as our writer puts them; anything else is decoded by protobuf)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterable
+from typing import Any
 
 from s2_sdk.patterns._wire import (
     _WRITER_ID_LENGTH,
@@ -13,14 +15,19 @@ from s2_sdk.patterns._wire import (
     FRAME_BYTES_HEADER,
     FRAME_RECORDS_HEADER,
     WRITER_ID_HEADER,
+    decode_u64,
 )
 from s2_sdk.protocol import pb
 
-__all__ = ["Fields", "fields_of_encodings", "fields_of_pairs"]
+__all__ = ["Fields", "fields_of_headers", "fields_of_joined", "fields_of_pairs"]
 
-Fields = tuple[bytes | None, bytes | None, bytes | None, bytes | None]
-"""A record's dedupe sequence number, writer id, frame bytes and frame records (raw
-values; None where absent)."""
+Fields = tuple[int | None, bytes | None, int | None, int | None]
+"""A record's dedupe sequence number, writer id, frame bytes and frame records (None
+where absent).
+
+Raises (the functions giving them):
+    ValueError: a sequence number or frame value is not 8 bytes.
+"""
 
 
 def _prefix(name: bytes, length: int = 8) -> bytes:
@@ -33,44 +40,50 @@ _SEQ = _prefix(DEDUPE_SEQ_HEADER)
 _WRITER = _prefix(WRITER_ID_HEADER, _WRITER_ID_LENGTH)
 _BYTES = _prefix(FRAME_BYTES_HEADER)
 _RECORDS = _prefix(FRAME_RECORDS_HEADER)
-_SEQ_LEN, _BYTES_LEN, _RECORDS_LEN = len(_SEQ) + 8, len(_BYTES) + 8, len(_RECORDS) + 8
-_WRITER_LEN = len(_WRITER) + _WRITER_ID_LENGTH
+# the headers of our writer's (and the TypeScript writer's) records, joined: a message's
+# first record (frame headers, then dedupe headers), the others (dedupe headers), and a
+# message's first record without dedupe headers
+_DEDUPED = f"{len(_SEQ)}sQ{len(_WRITER)}s{_WRITER_ID_LENGTH}s"
+_FIRST = struct.Struct(f">{len(_RECORDS)}sQ{len(_BYTES)}sQ{_DEDUPED}")
+_NEXT = struct.Struct(f">{_DEDUPED}")
+_FRAMED = struct.Struct(f">{len(_RECORDS)}sQ{len(_BYTES)}sQ")
+_NONE: Fields = (None, None, None, None)
 
 
-def fields_of_pairs(headers: Sequence[tuple[bytes, bytes]]) -> Fields:
+def fields_of_pairs(record: Any) -> Fields:
+    """:data:`Fields` of a record with ``(name, value)`` headers."""
+    return fields_of_headers(record.headers)
+
+
+def fields_of_joined(record: Any) -> Fields | None:
+    """:data:`Fields` of a :data:`~s2_sdk.protocol.ReadBatchJoined` record; None for
+    headers that are not the writer's alone, as it writes them (decode those in full)."""
+    joined = record.headers.SerializeToString()
+    n = len(joined)
+    if n == _FIRST.size:
+        r, count, b, size, s, seq, w, writer = _FIRST.unpack(joined)
+        if r == _RECORDS and b == _BYTES and s == _SEQ and w == _WRITER:
+            return seq, writer, size, count
+    elif n == _NEXT.size:
+        s, seq, w, writer = _NEXT.unpack(joined)
+        if s == _SEQ and w == _WRITER:
+            return seq, writer, None, None
+    elif n == _FRAMED.size:
+        r, count, b, size = _FRAMED.unpack(joined)
+        if r == _RECORDS and b == _BYTES:
+            return None, None, size, count
+    elif not n:
+        return _NONE
+    return None
+
+
+def fields_of_headers(headers: Iterable[tuple[bytes, bytes]]) -> Fields:
     """:data:`Fields` of ``(name, value)`` headers (the last of a repeated one counts)."""
     get = dict(headers).get
+    seq, size, count = get(DEDUPE_SEQ_HEADER), get(FRAME_BYTES_HEADER), get(FRAME_RECORDS_HEADER)
     return (
-        get(DEDUPE_SEQ_HEADER),
+        None if seq is None else decode_u64(seq),
         get(WRITER_ID_HEADER),
-        get(FRAME_BYTES_HEADER),
-        get(FRAME_RECORDS_HEADER),
+        None if size is None else decode_u64(size),
+        None if count is None else decode_u64(count),
     )
-
-
-def fields_of_encodings(headers: Sequence[bytes]) -> Fields:
-    """:data:`Fields` of headers given as their ``Header`` encodings (the last of a
-    repeated one counts)."""
-    seq = writer = size = count = None
-    for h in headers:
-        n = len(h)
-        if n == _SEQ_LEN and h.startswith(_SEQ):
-            seq = h[-8:]
-        elif n == _WRITER_LEN and h.startswith(_WRITER):
-            writer = h[-_WRITER_ID_LENGTH:]
-        elif n == _BYTES_LEN and h.startswith(_BYTES):
-            size = h[-8:]
-        elif n == _RECORDS_LEN and h.startswith(_RECORDS):
-            count = h[-8:]
-        else:  # another header, or one of ours written some other way
-            header = pb.Header.FromString(h)
-            name, value = header.name, header.value
-            if name == DEDUPE_SEQ_HEADER:
-                seq = value
-            elif name == WRITER_ID_HEADER:
-                writer = value
-            elif name == FRAME_BYTES_HEADER:
-                size = value
-            elif name == FRAME_RECORDS_HEADER:
-                count = value
-    return seq, writer, size, count

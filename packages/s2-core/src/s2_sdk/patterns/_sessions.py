@@ -12,16 +12,21 @@ from s2_sdk._append_session import AppendSession
 from s2_sdk._closing import AsyncClosing
 from s2_sdk._exceptions import S2ClientError
 from s2_sdk._producer import Producer
+from s2_sdk._proto import JoinedRecords
 from s2_sdk._read_session import ReadSession
 from s2_sdk._records import AppendAck, AppendInput, EncodedRecord, Record, SequencedRecord
 from s2_sdk.patterns._assembly import DedupeFilter, FrameAssembler, FrameSizeError
 from s2_sdk.patterns._encoding import RecordBuilder
-from s2_sdk.patterns._header_fields import Fields, fields_of_encodings, fields_of_pairs
+from s2_sdk.patterns._header_fields import (
+    Fields,
+    fields_of_headers,
+    fields_of_joined,
+    fields_of_pairs,
+)
 from s2_sdk.patterns._wire import (
     _LEGACY_WRITER,
     DEFAULT_MAX_FRAME_BYTES,
     MAX_CHUNK_BODY_BYTES,
-    decode_u64,
     new_writer_id,
 )
 from s2_sdk.protocol import MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS
@@ -50,19 +55,17 @@ class MessageTicket:
     """Awaited, the sequence numbers a message written with
     :meth:`SerializingAppendSession.write` took, once they are acknowledged."""
 
-    __slots__ = ("_tickets",)
+    __slots__ = ("_first", "_last")
 
-    def __init__(self, tickets: list[Awaitable[Any]]) -> None:
-        self._tickets = tickets
+    def __init__(self, first: Awaitable[Any], last: Awaitable[Any]) -> None:
+        self._first, self._last = first, last  # acknowledged in order: nothing between
 
     def __await__(self) -> Generator[Any, None, MessageRange]:
         return self._range().__await__()
 
     async def _range(self) -> MessageRange:
-        first = await self._tickets[0]
-        last = first
-        for ticket in self._tickets[1:]:
-            last = await ticket
+        first = await self._first
+        last = first if self._last is self._first else await self._last
         if isinstance(first, AppendAck):
             return MessageRange(first.start.seq_num, last.end.seq_num)
         return MessageRange(first.seq_num, last.seq_num + 1)  # a Producer's records
@@ -145,6 +148,12 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
         """This writer's id in the dedupe headers (a new one per writer)."""
         self._builder = RecordBuilder(self.writer_id)
         self._order = asyncio.Lock()
+        self._producer: Producer | None = None
+        self._append_session: AppendSession | None = None
+        if isinstance(session, Producer):
+            self._producer = session
+        else:
+            self._append_session = session
 
     def records(self, message: M) -> list[Record]:
         """A message's records, headers included (advancing the dedupe sequence).
@@ -153,10 +162,9 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
             S2ClientError: the serializer gave no bytes.
             FrameSizeError: the message is larger than ``max_frame_bytes``.
         """
-        return [Record(r.body, r.headers) for r in self._encoded(message)]
+        return [Record(r.body, list(r.headers)) for r in self._built(self._serialized(message))]
 
-    def _encoded(self, message: M) -> list[EncodedRecord]:
-        """:meth:`records`, with their headers encoded (for the session, untouched)."""
+    def _serialized(self, message: M) -> bytes:
         payload = self.serializer(message)
         if not payload:
             raise S2ClientError("the serializer must give at least one byte")
@@ -166,6 +174,10 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
                 f"({self.max_frame_bytes}); readers would refuse it: raise max_frame_bytes "
                 "on both sides to send larger messages"
             )
+        return payload
+
+    def _built(self, payload: bytes) -> list[EncodedRecord]:
+        """The records of ``payload``, their headers encoded (for the session, untouched)."""
         records, self.dedupe_seq = self._builder.build(payload, self.chunk_size, self.dedupe_seq)
         return records
 
@@ -185,20 +197,39 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
         Raises:
             S2Error: as the session's submits do.
         """
-        session = self.session
-        tickets: list[Awaitable[Any]] = []
-        async with self._order:  # a message's records go together
-            records = self._encoded(message)
-            if isinstance(session, Producer):
-                for record in records:
-                    tickets.append(await session.submit(record))
+        payload = self._serialized(message)
+        order, producer = self._order, self._producer
+        first: Awaitable[Any]
+        ticket: Awaitable[Any]
+        if producer is not None and len(payload) <= self.chunk_size and not order.locked():
+            # one record, no message part-way through: a Producer places a record in the
+            # order submit is called, so its dedupe number (given now) keeps rising
+            ticket = await producer.submit(self._built(payload)[0])
+            return MessageTicket(ticket, ticket)
+        await order.acquire()  # a message's records go together
+        try:
+            records = self._built(payload)
+            if producer is not None:
+                first = ticket = await producer.submit(records[0])
+                for record in records[1:]:
+                    ticket = await producer.submit(record)
             else:
-                for batch in _batches(records):
-                    position = self.match_seq_num
-                    if position is not None:
-                        self.match_seq_num = position + len(batch)
-                    tickets.append(await session.submit(AppendInput(batch, position)))
-        return MessageTicket(tickets)
+                batches = _batches(records)
+                first = ticket = await self._submit_batch(batches[0])
+                for batch in batches[1:]:
+                    ticket = await self._submit_batch(batch)
+        finally:
+            order.release()
+        return MessageTicket(first, ticket)
+
+    async def _submit_batch(self, batch: list[Record]) -> Awaitable[AppendAck]:
+        """Submit a batch to the append session (at the next position, if it is kept)."""
+        position = self.match_seq_num
+        if position is not None:
+            self.match_seq_num = position + len(batch)
+        session = self._append_session
+        assert session is not None  # not given a Producer
+        return await session.submit(AppendInput(batch, position))
 
     async def close(self) -> None:
         """Close the underlying session (waiting for what was submitted)."""
@@ -243,8 +274,10 @@ class DeserializingReadSession(AsyncClosing, Generic[M]):
         self._dedupe = DedupeFilter() if enable_dedupe else None
         self._assembler = FrameAssembler(max_frame_bytes=max_frame_bytes)
         self._ready: deque[tuple[M, int | None, int | None]] = deque()
-        raw = isinstance(read_session, ReadSession) and read_session._deliver_raw_headers()
-        self._fields: Callable[[Any], Fields] = fields_of_encodings if raw else fields_of_pairs
+        joined = isinstance(read_session, ReadSession) and read_session._deliver_joined_headers()
+        self._fields: Callable[[Any], Fields | None] = (
+            fields_of_joined if joined else fields_of_pairs
+        )
 
     @property
     def dropped(self) -> int:
@@ -255,7 +288,8 @@ class DeserializingReadSession(AsyncClosing, Generic[M]):
         return self
 
     async def __anext__(self) -> M:
-        await self._fill()
+        if not self._ready:
+            await self._fill()
         return self._pop()
 
     async def _fill(self) -> None:
@@ -279,30 +313,32 @@ class DeserializingReadSession(AsyncClosing, Generic[M]):
 
     def _take(self, records: list[SequencedRecord]) -> None:
         """Drop repeats, assemble frames, deserialize the messages completed (one read of
-        each record's headers, as pairs or, from our read sessions, as their encodings:
-        what ``parse_dedupe_headers`` and ``parse_frame_headers`` read, on this per-record
-        path)."""
+        each record's headers, as pairs or, from our read sessions, as their encodings
+        joined: what ``parse_dedupe_headers`` and ``parse_frame_headers`` read, on this
+        per-record path)."""
         dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
         accepts = dedupe.accepts_seq if dedupe is not None else None
-        push, deserialize, from_bytes = assembler.push_parsed, self.deserializer, int.from_bytes
-        fields = self._fields
+        push, deserialize, fields = assembler.push_parsed, self.deserializer, self._fields
         for record in records:
-            seq, writer, size, count = fields(record.headers)
-            if seq is not None and accepts is not None:
-                if writer is None:
-                    writer = _LEGACY_WRITER_BYTES
-                if not accepts(writer, from_bytes(seq) if len(seq) == 8 else decode_u64(seq)):
-                    self.duplicates += 1
-                    continue
-            declared = None
-            if size is not None and count is not None:
-                if len(size) == len(count) == 8:
-                    declared = (from_bytes(size), from_bytes(count))
-                else:  # raises: not a u64
-                    declared = (decode_u64(size), decode_u64(count))
-            frame = push(declared, record.body, record.seq_num)
+            found = fields(record)
+            if found is None:  # joined headers the reader could not take apart
+                assert isinstance(records, JoinedRecords)
+                found = fields_of_headers(records.header_pairs(record))
+            seq, writer, size, count = found
+            if (
+                seq is not None
+                and accepts is not None
+                and not accepts(_LEGACY_WRITER_BYTES if writer is None else writer, seq)
+            ):
+                self.duplicates += 1
+                continue
+            body, seq_num = record.body, record.seq_num
+            if count == 1 and size == len(body) and assembler.takes_whole(size):
+                ready.append((deserialize(body), seq_num, seq_num))  # the common case
+                continue
+            frame = push(None if size is None or count is None else (size, count), body, seq_num)
             if frame is not None:
-                ready.append((deserialize(frame.payload), frame.first_seq_num, record.seq_num))
+                ready.append((deserialize(frame.payload), frame.first_seq_num, seq_num))
 
     async def close(self) -> None:
         """Close the read session."""

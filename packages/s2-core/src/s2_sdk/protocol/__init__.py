@@ -7,11 +7,12 @@
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
+- Encoding protobuf directly: :func:`varint`.
 - HTTP/2: :func:`quiet_frames`, :func:`stateless_headers` (:class:`StatelessEncoder`,
   :class:`PlainBlockDecoder`) and
   :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
 - Views of the same messages for hot paths: :data:`AppendInputView`, :data:`ReadBatchView`,
-  :data:`ReadBatchProbe` (headers as raw bytes).
+  :data:`ReadBatchProbe`, :data:`ReadBatchJoined` (headers as raw bytes).
 """
 
 from s2_sdk.protocol._compression import (
@@ -67,7 +68,13 @@ from s2_sdk.protocol._records import (
     metered_size,
     record_error,
 )
-from s2_sdk.protocol._views import AppendInputView, ReadBatchProbe, ReadBatchView
+from s2_sdk.protocol._varint import varint
+from s2_sdk.protocol._views import (
+    AppendInputView,
+    ReadBatchJoined,
+    ReadBatchProbe,
+    ReadBatchView,
+)
 
 __all__ = [
     "COMMAND_FENCE",
@@ -92,6 +99,7 @@ __all__ = [
     "FrameError",
     "HeaderLike",
     "PlainBlockDecoder",
+    "ReadBatchJoined",
     "ReadBatchProbe",
     "ReadBatchView",
     "StatelessEncoder",
@@ -110,6 +118,7 @@ __all__ = [
     "pb",
     "quiet_frames",
     "stateless_headers",
+    "varint",
     "record_error",
     "stream_name_error",
     "stream_prefix_error",

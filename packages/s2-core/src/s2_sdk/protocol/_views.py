@@ -8,6 +8,10 @@ bytes of its counterpart in :mod:`pb`, but exposes a header as the raw bytes of 
 - :data:`ReadBatchProbe` — ``ReadBatch`` whose records have ``headers`` as one optional
   ``bytes`` field (present when the record has any header): a client turns records
   without headers into objects without building a headers container for each.
+- :data:`ReadBatchJoined` — ``ReadBatch`` whose records have ``headers`` as one message
+  without fields, present when the record has any header: protobuf merges every header
+  into it, and its ``SerializeToString()`` is the record's header encodings joined (one
+  bytes object where the other views make one per header).
 
 Raw header bytes decode with ``pb.Header.FromString``.
 """
@@ -18,7 +22,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-__all__ = ["AppendInputView", "ReadBatchProbe", "ReadBatchView"]
+__all__ = ["AppendInputView", "ReadBatchJoined", "ReadBatchProbe", "ReadBatchView"]
 
 _U64, _STRING, _BYTES, _MESSAGE = 4, 9, 12, 11  # FieldDescriptorProto.Type
 _SINGULAR, _REPEATED = 1, 3
@@ -51,23 +55,23 @@ def _classes() -> dict[str, Any]:
     _message(file, "AppendInputView", [("records", 1, _MESSAGE, _REPEATED, "AppendRecordView"),
                                        ("match_seq_num", 2, _U64, _SINGULAR, "?"),
                                        ("fencing_token", 3, _STRING, _SINGULAR, "?")])  # fmt: skip
-    _message(file, "SequencedRecordView", [("seq_num", 1, _U64, _SINGULAR, ""),
-                                           ("timestamp", 2, _U64, _SINGULAR, ""),
-                                           ("headers", 3, _BYTES, _REPEATED, ""),
-                                           ("body", 4, _BYTES, _SINGULAR, "")])  # fmt: skip
-    _message(file, "ReadBatchView", [("records", 1, _MESSAGE, _REPEATED, "SequencedRecordView"),
-                                     ("tail", 2, _MESSAGE, _SINGULAR, "Position")])  # fmt: skip
-    _message(file, "RecordProbe", [("seq_num", 1, _U64, _SINGULAR, ""),
-                                   ("timestamp", 2, _U64, _SINGULAR, ""),
-                                   ("headers", 3, _BYTES, _SINGULAR, "?"),
-                                   ("body", 4, _BYTES, _SINGULAR, "")])  # fmt: skip
-    _message(file, "ReadBatchProbe", [("records", 1, _MESSAGE, _REPEATED, "RecordProbe"),
-                                      ("tail", 2, _MESSAGE, _SINGULAR, "Position")])  # fmt: skip
+    _message(file, "HeaderBlock", [])
+    for batch, record, headers in (
+        ("ReadBatchView", "SequencedRecordView", (_BYTES, _REPEATED, "")),
+        ("ReadBatchProbe", "RecordProbe", (_BYTES, _SINGULAR, "?")),
+        ("ReadBatchJoined", "RecordJoined", (_MESSAGE, _SINGULAR, "HeaderBlock")),
+    ):  # a ReadBatch whose records' headers are declared some other way
+        _message(file, record, [("seq_num", 1, _U64, _SINGULAR, ""),
+                                ("timestamp", 2, _U64, _SINGULAR, ""),
+                                ("headers", 3, *headers),
+                                ("body", 4, _BYTES, _SINGULAR, "")])  # fmt: skip
+        _message(file, batch, [("records", 1, _MESSAGE, _REPEATED, record),
+                               ("tail", 2, _MESSAGE, _SINGULAR, "Position")])  # fmt: skip
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
-        for name in ("AppendInputView", "ReadBatchView", "ReadBatchProbe")
+        for name in ("AppendInputView", "ReadBatchView", "ReadBatchProbe", "ReadBatchJoined")
     }
 
 
@@ -75,3 +79,4 @@ _CLASSES = _classes()
 AppendInputView: Any = _CLASSES["AppendInputView"]
 ReadBatchView: Any = _CLASSES["ReadBatchView"]
 ReadBatchProbe: Any = _CLASSES["ReadBatchProbe"]
+ReadBatchJoined: Any = _CLASSES["ReadBatchJoined"]

@@ -28,6 +28,7 @@ from s2_sdk.protocol import (
     metered_size,
     pb,
     record_error,
+    varint,
 )
 
 from s2_local.engine.clock import Clock
@@ -39,7 +40,6 @@ from s2_local.engine.entries import (
     header_field,
     record_fields,
     split_entries,
-    varint,
 )
 from s2_local.engine.record_log import ReadSlice, RecordLog
 from s2_local.errors import ApiError, ConditionFailed
