@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from s2_sdk._records import EncodedRecord
 from s2_sdk.patterns._wire import (
     DEDUPE_SEQ_HEADER,
@@ -42,7 +40,6 @@ _FRAME_METERED = (
 
 _ONE_RECORD = (FRAME_RECORDS_HEADER, (1).to_bytes(8, "big"))
 _ONE_RECORD_BLOCK = _FRAME_RECORDS + _ONE_RECORD[1] + _FRAME_BYTES
-Header = tuple[bytes, bytes]
 
 
 class RecordBuilder:
@@ -56,6 +53,17 @@ class RecordBuilder:
         self._dedupe_metered = metered_size([(DEDUPE_SEQ_HEADER, bytes(8)), writer], b"") - _BARE
         self._one_record_metered = _BARE + _FRAME_METERED + self._dedupe_metered
 
+    def one(self, payload: bytes, dedupe_seq: int) -> EncodedRecord:
+        """The record of a message that fits one (frame and dedupe headers on it)."""
+        total = len(payload)
+        value = dedupe_seq.to_bytes(8, "big")
+        size_value = total.to_bytes(8, "big")
+        pairs = (_ONE_RECORD, (FRAME_BYTES_HEADER, size_value),
+                 (DEDUPE_SEQ_HEADER, value), self._writer)  # fmt: skip
+        block = b"".join((_ONE_RECORD_BLOCK, size_value, _DEDUPE_SEQ, value, self._writer_block))
+        # a tuple, not the list a Record is declared with (see EncodedRecord)
+        return EncodedRecord(payload, pairs, None, self._one_record_metered + total, block)  # type: ignore[arg-type]
+
     def build(
         self, payload: bytes, chunk_size: int, dedupe_seq: int | None
     ) -> tuple[list[EncodedRecord], int | None]:
@@ -63,15 +71,7 @@ class RecordBuilder:
         after them."""
         total = len(payload)
         if total <= chunk_size and dedupe_seq is not None:  # one record, the common case
-            value = dedupe_seq.to_bytes(8, "big")
-            size_value = total.to_bytes(8, "big")
-            pairs = (_ONE_RECORD, (FRAME_BYTES_HEADER, size_value),
-                     (DEDUPE_SEQ_HEADER, value), self._writer)  # fmt: skip
-            block = b"".join((_ONE_RECORD_BLOCK, size_value, _DEDUPE_SEQ, value,
-                              self._writer_block))  # fmt: skip
-            size = self._one_record_metered + total
-            record = EncodedRecord(payload, cast(list[Header], pairs), None, size, block)
-            return [record], dedupe_seq + 1
+            return [self.one(payload, dedupe_seq)], dedupe_seq + 1
         chunks = chunk_bytes(payload, chunk_size)
         count = len(chunks).to_bytes(8, "big")
         writer, writer_block = self._writer, self._writer_block

@@ -204,7 +204,13 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
         if producer is not None and len(payload) <= self.chunk_size and not order.locked():
             # one record, no message part-way through: a Producer places a record in the
             # order submit is called, so its dedupe number (given now) keeps rising
-            ticket = await producer.submit(self._built(payload)[0])
+            seq = self.dedupe_seq
+            if seq is None:
+                record = self._built(payload)[0]
+            else:
+                self.dedupe_seq = seq + 1
+                record = self._builder.one(payload, seq)
+            ticket = await producer.submit(record)
             return MessageTicket(ticket, ticket)
         await order.acquire()  # a message's records go together
         try:
