@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from s2_sdk._append_session import AppendSession
 from s2_sdk._closing import AsyncClosing
@@ -148,12 +148,7 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
         """This writer's id in the dedupe headers (a new one per writer)."""
         self._builder = RecordBuilder(self.writer_id)
         self._order = asyncio.Lock()
-        self._producer: Producer | None = None
-        self._append_session: AppendSession | None = None
-        if isinstance(session, Producer):
-            self._producer = session
-        else:
-            self._append_session = session
+        self._producer = session if isinstance(session, Producer) else None
 
     def records(self, message: M) -> list[Record]:
         """A message's records, headers included (advancing the dedupe sequence).
@@ -233,8 +228,7 @@ class SerializingAppendSession(AsyncClosing, Generic[M]):
         position = self.match_seq_num
         if position is not None:
             self.match_seq_num = position + len(batch)
-        session = self._append_session
-        assert session is not None  # not given a Producer
+        session = cast(AppendSession, self.session)  # not a Producer: see write
         return await session.submit(AppendInput(batch, position))
 
     async def close(self) -> None:
