@@ -112,9 +112,7 @@ class Producer(AsyncClosing):
         size = record_size(record)
         overflow = bool(self._records) and self._size + size > self._max_bytes
         if overflow:
-            self._take()  # the open batch goes first
-        # the record takes its place before any wait: records are appended in the order
-        # submit was called, from any number of tasks
+            self._take()  # the open batch goes first; the record takes its place before any wait
         ticket = RecordSubmitTicket(loop=asyncio.get_running_loop())
         records = self._records
         ticket._index = len(records)
