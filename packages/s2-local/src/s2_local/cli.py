@@ -12,7 +12,9 @@ import secrets
 import signal
 import sys
 
+from s2_local import event_loop
 from s2_local.engine.init_file import InitFileError, load_init_file
+from s2_local.event_loop import LOOPS
 from s2_local.http.cors import LOOPBACK_ORIGINS
 from s2_local.http.limits import Limits
 from s2_local.server import PARENT_PID_ENV, build_app, listen, serve
@@ -94,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
         help="let no other origin's browser pages call the server",
     )
     run.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    run.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default=None,
+        help="event loop: uvloop (C, the faster), asyncio (the standard library's), or auto: "
+        "uvloop if installed (default: $S2_LOCAL_LOOP, else auto)",
+    )
     limits = run.add_argument_group("limits against slow or greedy clients")
     default = Limits()
     for flag, kind, text in (
@@ -113,6 +122,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``s2-local``."""
     args = _parser().parse_args(argv)
+    try:
+        event_loop.check(args.loop)
+    except ValueError as e:
+        sys.exit(f"s2-local: {e}")
     _return_freed_memory()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -207,6 +220,6 @@ def main(argv: list[str] | None = None) -> None:
             watcher.cancel()
 
     try:
-        asyncio.run(run())
+        event_loop.run(run(), args.loop)
     except Exception as e:
         sys.exit(f"s2-local: {app.startup_error or e}")

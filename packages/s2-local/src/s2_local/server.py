@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 from s2_local.engine.account import Account
 from s2_local.engine.clock import Clock
 from s2_local.engine.init_file import load_init_file
+from s2_local.event_loop import LoopName
+from s2_local.event_loop import check as check_loop
+from s2_local.event_loop import run as run_loop
 from s2_local.http.app import S2App
 from s2_local.http.cors import LOOPBACK_ORIGINS, Cors
 from s2_local.http.drain import GRACE
@@ -143,6 +146,8 @@ async def serve(
         LifespanError: the app could not start (``app.startup_error`` says why).
     """
     http = http or http_server(app, tls_cert, tls_key)
+    loop_kind = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    log.info("serving on %s's event loop", loop_kind)
     async with Lifespan(app):
         await http.start(sock)
         try:
@@ -179,7 +184,12 @@ class Server:
         metrics_token: str | None = None,
         cors_origins: Iterable[str] = LOOPBACK_ORIGINS,
         tls_self: bool = False,
+        loop: LoopName | None = None,
     ) -> None:
+        check_loop(loop)
+        self.loop_name = loop
+        """The event loop its thread runs (see :mod:`s2_local.event_loop`; None: the
+        default)."""
         self.host = host
         self.ca_file: Path | None = None
         """With ``tls_self``: the generated CA, for clients' ``SSL_CERT_FILE``."""
@@ -249,7 +259,7 @@ class Server:
             await serve(self._sock, self._app, shutdown=self._stop, http=self._http)
 
         try:
-            asyncio.run(main())
+            run_loop(main(), self.loop_name)
         except BaseException as e:
             self._error = e
             if self._app.ready.is_set():

@@ -243,13 +243,17 @@ async def read_events(
             announced = True  # nothing new was read: the tail is where the reader is
             yield Heartbeat(stream.tail)
         timeout = random.uniform(_HEARTBEAT_MIN, _HEARTBEAT_MAX)
+        last_wait = False  # whether this wait ends at the deadline, not at a heartbeat
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
+            last_wait = remaining <= timeout
             timeout = min(timeout, remaining)
         if not await stream.changed(timeout, None if announced else drain):
-            if deadline is not None and time.monotonic() >= deadline:
+            # the loop's timers need not agree with time.monotonic() to the millisecond
+            # (uvloop's clock has millisecond steps): why the wait was made decides
+            if last_wait:
                 return
             yield Heartbeat(stream.tail)
 

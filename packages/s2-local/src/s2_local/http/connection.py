@@ -71,6 +71,7 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._writable: list[asyncio.Future[None]] = []
         self._flush_scheduled = False
+        self._write_shut = False
         self._read_stops: set[str] = set()
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -145,7 +146,7 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         data = self.pending_output()
-        if data:
+        if data and not self._write_shut:  # after linger() nothing more goes out
             self.transport.write(data)
             if self.transport.get_write_buffer_size() > _READ_STOP:
                 self.stop_reading("backlog")
@@ -218,6 +219,7 @@ class Connection(asyncio.Protocol):
         self.closing = True
         self.flush()
         if self.transport.can_write_eof():
+            self._write_shut = True
             with contextlib.suppress(OSError, RuntimeError):
                 self.transport.write_eof()
         self.loop.call_later(LINGER, self.close)

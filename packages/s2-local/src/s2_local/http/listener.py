@@ -15,7 +15,7 @@ import logging
 import socket
 import ssl
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from s2_local.http.connection import ASGI_VERSION, Connection
 from s2_local.http.exchange import ASGIApp, Message
@@ -50,7 +50,8 @@ class _Accepting(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # a stream transport, though uvloop's are not subclasses of asyncio.Transport
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         server = self._server
         if server.count >= server.limits.max_connections:
