@@ -183,6 +183,8 @@ class Account:
         self, s: Stream, *, config: StreamConfig | None = None, deleted_at: datetime | None = None
     ) -> None:
         """Make the stream durable, as it is or with a new ``config`` / ``deleted_at``."""
+        if not self.store.durable:
+            return  # nothing to write (a stream created per Celery task, say)
         deleted = deleted_at or s.deleted_at
         await self.store.persist_meta(
             {

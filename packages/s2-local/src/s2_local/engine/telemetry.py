@@ -34,6 +34,7 @@ class Telemetry:
             ["route", "method", "status"],
             registry=self.registry,
         )
+        self._answered: dict[tuple[str, str, int], Counter] = {}
         self.appended_records = Counter(
             "s2_local_appended_records", "Records appended.", registry=self.registry
         )
@@ -52,6 +53,14 @@ class Telemetry:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
             registry=self.registry,
         )
+
+    def answered(self, route: str, method: str, status: int) -> None:
+        """A request was answered."""
+        key = (route, method, status)
+        counter = self._answered.get(key)
+        if counter is None:  # prometheus_client's labels() checks and locks on every call
+            counter = self._answered[key] = self.requests.labels(route, method, str(status))
+        counter.inc()
 
     def appended(self, records: int, metered: int) -> None:
         """A batch was appended."""

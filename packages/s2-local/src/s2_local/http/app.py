@@ -117,11 +117,13 @@ class S2App:
                     message["headers"] = [*message.get("headers", ()), *cors]
             await send(message)
 
-        if any(name == b"origin" for name, _ in scope["headers"]):
-            route = await self._cross_origin(scope, receive, counted, cors)
+        for name, _ in scope["headers"]:
+            if name == b"origin":
+                route = await self._cross_origin(scope, receive, counted, cors)
+                break
         else:
             route = await self._serve(scope, receive, counted)
-        self.account.telemetry.requests.labels(route, scope["method"], str(status)).inc()
+        self.account.telemetry.answered(route, scope["method"], status)
 
     async def _cross_origin(
         self,

@@ -57,7 +57,9 @@ class Request:
         self.method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.split(b"?", 1)[0].decode("latin-1")
-        self.segments = [unquote(s, errors="strict") for s in path.split("/")[1:]]
+        self.segments = [
+            unquote(s, errors="strict") if "%" in s else s for s in path.split("/")[1:]
+        ]
         self.headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1").lower()

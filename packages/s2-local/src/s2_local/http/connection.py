@@ -106,13 +106,14 @@ class Connection(asyncio.Protocol):
         self, method: str, raw_path: bytes, query: bytes, headers: list[Any]
     ) -> MutableMapping[str, Any]:
         """The ASGI scope of a request on this connection."""
+        path = raw_path.decode("latin-1")
         return {
             "type": "http",
             "asgi": ASGI_VERSION,
             "http_version": self.http_version,
             "method": method,
             "scheme": self.scheme,
-            "path": unquote(raw_path.decode("latin-1"), errors="replace"),
+            "path": unquote(path, errors="replace") if "%" in path else path,
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",

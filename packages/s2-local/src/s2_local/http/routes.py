@@ -93,7 +93,10 @@ class Router:
         """The route a request takes (its handler None, and status 404 or 405, if none)."""
         status, path = 404, "unmatched"
         for pattern, path_of, methods in self._by_length.get(len(segments), ()):
-            if all(p is None or p == s for p, s in zip(pattern, segments, strict=True)):
+            for p, s in zip(pattern, segments, strict=True):
+                if p is not None and p != s:
+                    break
+            else:
                 handler = methods.get(method)
                 if handler is not None:
                     captured = [s for p, s in zip(pattern, segments, strict=True) if p is None]
