@@ -1,6 +1,7 @@
 """Serve an app for ``server.py``: s2-local's app or the bare baseline app, on s2-local's
-own HTTP layer or on plain hypercorn 0.18 (the reference: untuned but for the settings
-that would make it drop requests or log each one).
+own HTTP layer (on the loop ``s2-local serve`` would use: uvloop where installed) or on
+plain hypercorn 0.18 (the reference, on asyncio's loop: untuned but for the settings that
+would make it drop requests or log each one).
 
 Usage: ``python serve_app.py {s2,bare} {own,hypercorn}``; prints the endpoint, serves until
 terminated.
@@ -15,6 +16,7 @@ import sys
 from typing import Any
 
 from baseline_app import app as bare_app
+from s2_local import event_loop
 from s2_local.http.limits import Limits
 from s2_local.http.listener import HttpServer, Lifespan
 from s2_local.server import build_app
@@ -55,7 +57,10 @@ def main() -> None:
         serve = serve_own if layer == "own" else serve_hypercorn
         await serve(app, sock, stop)
 
-    asyncio.run(run())
+    if layer == "own":
+        event_loop.run(run())
+    else:
+        asyncio.run(run())
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 
 Usage: ``hatch run bench-server [--records 1000000] [--rounds 3]``. Each server runs in its
 own process; one client (s2-core) drives them in turn, in alternating rounds, and each figure
-is the median of its rounds. Servers: s2-local in memory on its own layer, the same app on
-hypercorn, a bare app that speaks the protocol but stores nothing (``baseline_app.py``) on
-each layer, and s2-local with ``--data-dir``.
+is the median of its rounds. Servers: s2-local in memory on its own layer (on uvloop, as
+``s2-local serve`` runs where uvloop is installed, and on asyncio's loop), the same app on
+hypercorn (asyncio's loop), a bare app that speaks the protocol but stores nothing
+(``baseline_app.py``) on each layer, and s2-local with ``--data-dir``.
 
 Prints, per server: server CPU µs per unary request (``check_tail`` from 8 concurrent
 callers), server CPU µs per appended 100-byte record (1000-record session batches),
@@ -132,9 +133,11 @@ def run_app(records: int, which: str, layer: str) -> tuple[dict[str, float], flo
             proc.stdout.close()
 
 
-def run_local(records: int, data_dir: str | None) -> tuple[dict[str, float], float]:
-    """``s2-local serve`` (in memory, or durable in ``data_dir``), measured."""
-    with ServerProcess(data_dir=data_dir) as server:
+def run_local(
+    records: int, data_dir: str | None, loop: str = "auto"
+) -> tuple[dict[str, float], float]:
+    """``s2-local serve`` (in memory, or durable in ``data_dir``) on ``loop``, measured."""
+    with ServerProcess(data_dir=data_dir, args=["--loop", loop]) as server:
         assert server.pid is not None
         idle = rss_mib(server.pid)
         return asyncio.run(measure(server.endpoint, records, True, server.pid)), idle
@@ -147,6 +150,7 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 
 SERVERS = {
     "local": "s2-local in memory",
+    "local-asyncio": "s2-local, asyncio loop",
     "hypercorn": "its app on hypercorn",
     "bare-own": "bare app, own layer",
     "bare-hypercorn": "bare app, hypercorn",
@@ -175,6 +179,9 @@ def main() -> None:
         result, idle = run_local(args.records, None)
         runs["local"].append(result)
         resident["local"].append(result["rss"] - idle)
+        result, idle = run_local(args.records, None, "asyncio")
+        runs["local-asyncio"].append(result)
+        resident["local-asyncio"].append(result["rss"] - idle)
         for key, which, layer in (
             ("hypercorn", "s2", "hypercorn"),
             ("bare-own", "bare", "own"),
@@ -196,7 +203,7 @@ def main() -> None:
         cells = "".join(f"{m[k]:>13{fmt}}" for k, _, fmt in COLUMNS)
         print(f"{name:<24}{cells}{statistics.median(resident[key]):>10.0f}")
     ref = medians["hypercorn"]
-    for key in ("local", "disk"):
+    for key in ("local", "local-asyncio", "disk"):
         ratio = {k: medians[key][k] / ref[k] for k, _, _ in COLUMNS}
         print(
             f"{SERVERS[key] + ' / hypercorn':<24}"
