@@ -57,10 +57,7 @@ def main() -> None:
         serve = serve_own if layer == "own" else serve_hypercorn
         await serve(app, sock, stop)
 
-    if layer == "own":
-        event_loop.run(run())
-    else:
-        asyncio.run(run())
+    event_loop.run(run(), None if layer == "own" else "asyncio")
 
 
 if __name__ == "__main__":

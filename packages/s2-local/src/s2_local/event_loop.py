@@ -34,7 +34,9 @@ def default() -> LoopName:
     return cast(LoopName, name)
 
 
-def _factory(loop: LoopName) -> Callable[[], asyncio.AbstractEventLoop] | None:
+def _factory(loop: LoopName | None) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if loop is None:
+        loop = default()
     if loop not in LOOPS:
         raise ValueError(f"unknown event loop {loop!r} (one of {', '.join(LOOPS)})")
     if loop == "asyncio" or (loop == "auto" and uvloop is None):
@@ -47,13 +49,13 @@ def _factory(loop: LoopName) -> Callable[[], asyncio.AbstractEventLoop] | None:
 def check(loop: LoopName | None = None) -> None:
     """Raise ``ValueError`` if ``loop`` (by default :func:`default`) is unknown or not
     installed."""
-    _factory(default() if loop is None else loop)
+    _factory(loop)
 
 
 def run(main: Coroutine[Any, Any, T], loop: LoopName | None = None) -> T:
     """Run ``main`` on a new event loop of the kind asked for, like :func:`asyncio.run`."""
     try:
-        factory = _factory(default() if loop is None else loop)
+        factory = _factory(loop)
     except ValueError:
         main.close()
         raise

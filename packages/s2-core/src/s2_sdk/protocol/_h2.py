@@ -179,14 +179,14 @@ def _hpack_string_end(data: bytes, pos: int) -> int:
     return pos + length
 
 
-def _hpack_string(data: bytes, pos: int) -> bytes:
+def _hpack_string(data: bytes, pos: int) -> tuple[bytes, int]:
     huffman = data[pos] & 0x80
     length, pos = _hpack_int(data, pos, 7)
     end = pos + length
     if end > len(data):
         raise _NotPlain
     raw = data[pos:end]
-    return decode_huffman(raw) if huffman else raw
+    return (decode_huffman(raw) if huffman else raw), end
 
 
 def _static(index: int) -> tuple[bytes, bytes]:
@@ -212,9 +212,8 @@ def _literal_field(data: bytes, pos: int) -> tuple[HeaderTuple, int]:
     if index:
         name = _static(index)[0]
     else:
-        name = _hpack_string(data, at)
-        at = _hpack_string_end(data, at)
-    value = _hpack_string(data, at)
+        name, at = _hpack_string(data, at)
+    value, _ = _hpack_string(data, at)
     kind = NeverIndexedHeaderTuple if data[pos] & 0x10 else HeaderTuple
     return kind(name, value), len(name) + len(value) + 32
 
