@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hpack import Decoder, Encoder, HeaderTuple, NeverIndexedHeaderTuple
 from hpack.exceptions import HPACKDecodingError, OversizedHeaderListError
@@ -39,6 +41,26 @@ def test_decoder_handles_split_and_coalesced_input() -> None:
     assert [f.payload for f in frames[:2]] == [b"a" * 10, b"b" * 3000]
     assert frames[2].terminal
     assert frames[2].terminal_error() == (416, b'{"tail":{"seq_num":1,"timestamp":2}}')
+    assert decoder.pending == 0
+
+
+@given(
+    payloads=st.lists(st.binary(min_size=1, max_size=300), min_size=1, max_size=6),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),
+)
+def test_decoder_gives_the_same_frames_however_the_bytes_are_cut(
+    payloads: list[bytes], cuts: list[int]
+) -> None:
+    """Frames cut anywhere (inside a header, a payload, across several frames) decode to
+    the payloads sent, in order, with nothing left over."""
+    raw = b"".join(p.encode_frame(payload) for payload in payloads)
+    bounds = sorted({0, len(raw), *(c for c in cuts if c < len(raw))})
+    decoder = p.FrameDecoder()
+    frames = []
+    for start, end in itertools.pairwise(bounds):
+        frames += decoder.feed(raw[start:end])
+    assert [f.payload for f in frames] == payloads
+    assert all(type(f.payload) is bytes for f in frames)
     assert decoder.pending == 0
 
 

@@ -17,6 +17,7 @@ import contextlib
 import ssl
 from collections import deque
 from collections.abc import Mapping
+from typing import cast
 from urllib.parse import urlsplit
 
 import h2.config
@@ -47,7 +48,8 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """Largest complete response body read, compressed or not: a unary response is at most a
 few MiB (a unary read returns at most 1 MiB of records); a server sending more (or an
 endless body) fails the call, with what it sent let go before any retry."""
-_READ_CHUNK = 256 * 1024
+_READ_BUFFER = 256 * 1024
+"""The receive buffer each connection reuses for every read from its socket."""
 
 
 _SENSITIVE = frozenset({"authorization"})
@@ -212,10 +214,8 @@ class DuplexConnection:
         # made once connected: an H2Connection holds reference cycles, which a failed
         # attempt (say, every retry while a server is down) would leave to the collector
         self._h2: h2.connection.H2Connection
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._wire: _Wire | None = None
         self._streams: dict[int, DuplexStream] = {}
-        self._pump: asyncio.Task[None] | None = None
         self._settings = asyncio.Event()
         self._closed: BaseException | None = None
         self._retired = False
@@ -227,19 +227,21 @@ class DuplexConnection:
         if self._tls:
             context = ssl.create_default_context()
             context.set_alpn_protocols(["h2"])
+        loop = asyncio.get_running_loop()
+        wire = _Wire(self)
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port, ssl=context), timeout
+            await asyncio.wait_for(
+                loop.create_connection(lambda: wire, self._host, self._port, ssl=context),
+                timeout,
             )
         except TimeoutError as e:
             raise ConnectError(f"connecting to {self._authority} timed out") from e
         except OSError as e:
             raise ConnectError(f"connecting to {self._authority} failed: {e}") from e
-        self._reader, self._writer = reader, writer
         if self._tls:
-            ssl_object = writer.get_extra_info("ssl_object")
+            ssl_object = wire.transport.get_extra_info("ssl_object")
             if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
-                writer.close()
+                wire.transport.close()
                 raise ConnectError(f"{self._authority} does not speak HTTP/2")
         # Request headers are built from checked parts (constant lowercase names,
         # validated names and token) and the response headers used are parsed where
@@ -269,13 +271,14 @@ class DuplexConnection:
         stateless_headers(self._h2)
         self._h2.initiate_connection()
         self._h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
+        self._wire = wire
         self._write_pending()
-        self._pump = asyncio.create_task(self._read_loop(), name="s2-duplex-reader")
-        settings = asyncio.ensure_future(self._settings.wait())
-        await asyncio.wait({settings, self._pump}, timeout=timeout, return_when="FIRST_COMPLETED")
+        wire.transport.resume_reading()
+        settings: asyncio.Future[object] = asyncio.ensure_future(self._settings.wait())
+        await asyncio.wait({settings, wire.lost}, timeout=timeout, return_when="FIRST_COMPLETED")
         if not settings.done():
             settings.cancel()
-            reason = "closed the connection" if self._pump.done() else "sent no HTTP/2 SETTINGS"
+            reason = "closed the connection" if wire.lost.done() else "sent no HTTP/2 SETTINGS"
             await self.close()
             raise ConnectError(f"{self._authority} {reason}")
 
@@ -285,7 +288,7 @@ class DuplexConnection:
         return (
             self._closed is None
             and not self._retired
-            and self._writer is not None
+            and self._wire is not None
             and (self._h2.open_outbound_streams < self._h2.remote_settings.max_concurrent_streams)
         )
 
@@ -346,35 +349,33 @@ class DuplexConnection:
 
     async def close(self) -> None:
         """Close the connection (GOAWAY, then the socket)."""
-        if self._writer is not None and self._closed is None:
+        wire = self._wire
+        if wire is not None and self._closed is None:
             with contextlib.suppress(h2.exceptions.H2Error, OSError):
                 self._h2.close_connection()
                 self._write_pending()
         self._shutdown(ConnectionClosedError("connection closed by the client"))
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._pump
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):
+        if wire is not None:
+            wire.transport.close()
+            with contextlib.suppress(TimeoutError):
                 # bounded: a TLS peer that never answers close_notify must not hold us
-                await asyncio.wait_for(self._writer.wait_closed(), _CLOSE_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(wire.lost), _CLOSE_TIMEOUT)
 
     def _write_pending(self) -> None:
         data = self._h2.data_to_send()
-        if data and self._writer is not None and not self._writer.is_closing():
-            self._writer.write(data)
+        if data and self._wire is not None and not self._wire.transport.is_closing():
+            self._wire.transport.write(data)
 
     async def _flush(self) -> None:
         self._write_pending()
-        if self._writer is not None:
-            try:
-                async with self._write_lock:
-                    await self._writer.drain()
-            except (OSError, ssl.SSLError) as e:
-                self._shutdown(ConnectionClosedError(f"write failed: {e}"))
-                raise ConnectionClosedError(f"write failed: {e}") from e
+        wire = self._wire
+        if wire is None:
+            return
+        if wire.paused:
+            async with self._write_lock:
+                await wire.drained()
+        if wire.lost.done():
+            raise ConnectionClosedError(f"write failed: {self._closed}")
 
     def _consumed(self, stream_id: int, size: int) -> None:
         with contextlib.suppress(h2.exceptions.H2Error):
@@ -387,24 +388,25 @@ class DuplexConnection:
         for stream in self._streams.values():
             stream._fail(error)
 
-    async def _read_loop(self) -> None:
-        assert self._reader is not None
+    def _received(self, data: memoryview) -> None:
+        """Bytes from the socket (a view of the wire's buffer, valid for this call)."""
         try:
-            while True:
-                data = await self._reader.read(_READ_CHUNK)
-                if not data:
-                    raise ConnectionClosedError("connection closed by the server")
-                try:
-                    events = self._h2.receive_data(data)
-                except h2.exceptions.ProtocolError as e:
-                    raise ProtocolError(f"HTTP/2 protocol error: {e}") from e
-                for event in events:
-                    self._dispatch(event)
-                self._write_pending()
-        except (OSError, ssl.SSLError) as e:
-            self._shutdown(ConnectionClosedError(str(e)))
+            events = self._h2.receive_data(data)
+        except h2.exceptions.ProtocolError as e:
+            self._lose(ProtocolError(f"HTTP/2 protocol error: {e}"))
+            return
+        try:
+            for event in events:
+                self._dispatch(event)
+            self._write_pending()
         except TransportError as e:
-            self._shutdown(e)
+            self._lose(e)
+
+    def _lose(self, error: TransportError) -> None:
+        """Fail every stream with ``error`` and drop the socket."""
+        self._shutdown(error)
+        if self._wire is not None:
+            self._wire.transport.abort()
 
     def _dispatch(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RemoteSettingsChanged):
@@ -464,5 +466,55 @@ class DuplexConnection:
 
     def _close_if_done(self) -> None:
         """After GOAWAY, the last stream's end closes the socket (the pool drops it later)."""
-        if self._closed is not None and not self._streams and self._writer is not None:
-            self._writer.close()
+        if self._closed is not None and not self._streams and self._wire is not None:
+            self._wire.transport.close()
+
+
+class _Wire(asyncio.BufferedProtocol):
+    """The socket of a :class:`DuplexConnection`: what it receives goes straight to h2,
+    read into one buffer reused for every read (no fresh buffer per read, no copy in
+    between); writes wait while the transport's buffer is full."""
+
+    def __init__(self, conn: DuplexConnection) -> None:
+        self._conn = conn
+        self._buffer = memoryview(bytearray(_READ_BUFFER))
+        self.transport: asyncio.Transport
+        self.lost: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        """Done once the socket is closed."""
+        self.paused = False
+        self._resumed: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.pause_reading()  # until the connection has its h2 state
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._conn._received(self._buffer[:nbytes])
+
+    def eof_received(self) -> bool:
+        self._conn._shutdown(ConnectionClosedError("connection closed by the server"))
+        return False  # close the socket
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        reason = f": {exc}" if exc is not None else " by the server"
+        self._conn._shutdown(ConnectionClosedError(f"connection closed{reason}"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self.resume_writing()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self._resumed is not None and not self._resumed.done():
+            self._resumed.set_result(None)
+
+    async def drained(self) -> None:
+        """Wait until the transport takes writes again (or the socket is closed)."""
+        if self.paused:
+            self._resumed = asyncio.get_running_loop().create_future()
+            await self._resumed

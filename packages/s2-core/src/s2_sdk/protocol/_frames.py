@@ -92,14 +92,13 @@ class FrameDecoder:
         Raises:
             FrameError: the stream is malformed; the decoder is then unusable.
         """
+        frames: list[Frame] = []
         if self._chunks:
             self._chunks.append(data)
             self._size += len(data)
             if self._size < self._need:
                 return []
-            data = b"".join(self._chunks)
-            self._chunks, self._size = [], 0
-        frames: list[Frame] = []
+            data = self._first_of_chunks(frames)
         pos, n = 0, len(data)
         while n - pos >= 3:
             length = int.from_bytes(data[pos : pos + 3], "big")
@@ -117,6 +116,19 @@ class FrameDecoder:
             self._chunks, self._size = [rest], len(rest)
             self._need = 3 + int.from_bytes(rest[:3], "big") if len(rest) >= 3 else 3
         return frames
+
+    def _first_of_chunks(self, frames: list[Frame]) -> bytes:
+        """The chunks kept hold a whole frame now: decode it (its payload copied once, out
+        of the chunks) and return what follows it, to decode like new data."""
+        chunks, size = self._chunks, self._size
+        self._chunks, self._size = [], 0
+        first, last = chunks[0], chunks[-1]
+        if self._need == 3 or len(first) < 4:  # the header itself was split: rare
+            return b"".join(chunks)
+        after = len(last) - (size - self._need)
+        payload = b"".join([memoryview(first)[4:], *chunks[1:-1], memoryview(last)[:after]])
+        frames.append(_decode(first[3], payload))
+        return last[after:]
 
 
 def _decode(flag: int, payload: bytes) -> Frame:
