@@ -3,7 +3,13 @@ known paths with another method 405, and captured segments are percent-decoded."
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from s2_local.errors import ApiError
+from s2_local.http.asgi import query_params
 from s2_local.http.routes import ROUTES
 from support.rest import Api, quote
 
@@ -56,3 +62,29 @@ def test_every_route_is_served(api: Api) -> None:
         assert r.status_code != 405, (route, r.text)
         if r.status_code == 404:  # a handler's own 404 names what is missing
             assert r.json()["code"].endswith("not_found"), (route, r.text)
+
+
+@given(st.text(alphabet="ab=&%+;2 é", max_size=24))
+def test_query_strings_read_as_parse_qsl_reads_them(text: str) -> None:
+    """The direct split of a query without escapes gives what ``parse_qsl`` gives."""
+    try:
+        expected = dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
+    except (UnicodeDecodeError, ValueError):
+        with pytest.raises(ApiError):
+            query_params(text)
+        return
+    assert query_params(text) == expected
+
+
+def test_query_parameters_over_http(api: Api) -> None:
+    """Repeated (the last wins), escaped and blank parameters, and empty fields."""
+    api.create_stream("q")
+    api.append("q", [{"body": str(i)} for i in range(5)])
+    path = "/v1/streams/q/records"
+    cases = {"seq_num=0&count=4&&count=2": 2, "seq_num=%33&count=9": 2, "&count=1&seq_num=0&": 1}
+    for query, expected in cases.items():
+        r = api.request("GET", f"{path}?{query}")
+        assert r.status_code == 200, (query, r.text)
+        assert len(r.json()["records"]) == expected, query
+    r = api.request("GET", f"{path}?count=x&seq_num=0")
+    assert r.status_code == 400 and "count" in r.text

@@ -28,6 +28,7 @@ __all__ = [
     "Request",
     "Scope",
     "Send",
+    "query_params",
     "respond",
     "respond_error",
     "respond_json",
@@ -44,6 +45,23 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 class Disconnected(Exception):
     """The client went away before the request body was read."""
+
+
+def query_params(text: str) -> dict[str, str]:
+    """The parameters of a query string, as ``parse_qsl`` with blank values kept reads
+    them (the last value wins); a string without escapes is split directly."""
+    if "%" not in text and "+" not in text:
+        params = {}
+        for field in text.split("&"):
+            if field:
+                name, _, value = field.partition("=")
+                params[name] = value
+        return params
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ApiError(ErrorCode.BAD_QUERY, f"invalid query string: {e}") from e
+    return dict(pairs)
 
 
 class Request:
@@ -78,16 +96,7 @@ class Request:
     def query(self) -> dict[str, str]:
         """Query parameters (the last value wins)."""
         if self._query is None:
-            try:
-                pairs = parse_qsl(
-                    self.scope["query_string"].decode("latin-1"),
-                    keep_blank_values=True,
-                    strict_parsing=False,
-                    errors="strict",
-                )
-            except (UnicodeDecodeError, ValueError) as e:
-                raise ApiError(ErrorCode.BAD_QUERY, f"invalid query string: {e}") from e
-            self._query = dict(pairs)
+            self._query = query_params(self.scope["query_string"].decode("latin-1"))
         return self._query
 
     def header(self, name: str) -> str | None:
