@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faults.scenarios import sigkill_under_load
+from faults.outages import sigkill_under_load
 from s2_local.server import ServerProcess
 from s2_sdk import S2, AppendInput, Endpoints, Record
 from support.serve_process import serve_process

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faults.scenarios import logging_outage
+from faults.outages import logging_outage
 from s2_logging import S2Handler
 from s2_sdk.sync import S2, read_records
 

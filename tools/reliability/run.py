@@ -21,16 +21,15 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from faults.disk import CannotMount  # noqa: E402
 from faults.hostile import damaged_log, disk_full_under_load, slow_readers  # noqa: E402
+from faults.outages import logging_outage, sigkill_under_load  # noqa: E402
 from faults.proxy import Proxy  # noqa: E402
 from faults.scenarios import (  # noqa: E402
     Figures,
     load,
-    logging_outage,
     producer_under_faults,
     read_session_under_faults,
     second_writer,
     session_under_faults,
-    sigkill_under_load,
     unary_under_faults,
 )
 from s2_local.server import ServerProcess  # noqa: E402
