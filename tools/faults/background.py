@@ -42,7 +42,8 @@ class BackgroundServer:
 
     def _main(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._connection, "127.0.0.1", 0))
+        serving = asyncio.start_server(self._connection, "127.0.0.1", 0)
+        server = self._loop.run_until_complete(serving)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
