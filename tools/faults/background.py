@@ -55,9 +55,7 @@ class BackgroundServer:
         self._loop.run_until_complete(server.wait_closed())
         self._loop.close()
 
-    async def _connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # a connection still served at shutdown is cancelled: end it quietly (Python 3.11's
         # start_server asks a cancelled task for its exception and logs what that raises)
         with contextlib.suppress(asyncio.CancelledError):
