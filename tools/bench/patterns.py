@@ -6,8 +6,10 @@ in a child process; this process is the client, and its CPU (``process_time``) i
 measured. For 1 KiB and 1 MiB messages: writing them (a Producer's records, against a
 ``SerializingAppendSession`` over a Producer, messages pipelined with ``write``) and reading
 them back (a read session's records, against a ``DeserializingReadSession``). Prints client
-CPU per message, and the ratio patterns / plain (medians of rounds; which of the two goes
-first alternates by round).
+CPU per message (medians of rounds), and the ratio patterns / plain: the median of the
+rounds' ratios, each taken between two measurements made back to back, so that the machine's
+speed drifting between rounds (it does, on a shared machine) cancels out; which of the two
+goes first alternates by round.
 """
 
 from __future__ import annotations
@@ -97,20 +99,23 @@ async def one_round(endpoint: str, scale: float, patterns_first: bool) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rounds = []
     with ServerProcess() as server:
         for i in range(args.rounds):
             rounds.append(asyncio.run(one_round(server.endpoint, args.scale, i % 2 == 1)))
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-    print(f"client CPU µs per message, medians of {args.rounds} rounds")
-    print(f"{'workload':<16}{'plain':>12}{'patterns':>12}{'ratio':>8}  target")
+    print(f"client CPU µs per message, medians of {args.rounds} rounds; the ratio is the median")
+    print("of each round's patterns / plain (measured back to back), its range beside it")
+    print(f"{'workload':<16}{'plain':>10}{'patterns':>10}{'ratio':>8}{'range':>13}  target")
     for op in ("write", "read"):
         for label, target in (("1 KiB", 1.5), ("1 MiB", 1.1)):
-            plain, pattern = median[f"{op} {label} plain"], median[f"{op} {label} patterns"]
-            print(f"{op + ' ' + label:<16}{plain:>12.1f}{pattern:>12.1f}"
-                  f"{pattern / plain:>8.2f}  <= {target}")  # fmt: skip
+            key = f"{op} {label}"
+            ratios = [r[f"{key} patterns"] / r[f"{key} plain"] for r in rounds]
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            print(f"{key:<16}{median[f'{key} plain']:>10.1f}{median[f'{key} patterns']:>10.1f}"
+                  f"{statistics.median(ratios):>8.2f}{spread:>13}  <= {target}")  # fmt: skip
 
 
 if __name__ == "__main__":
