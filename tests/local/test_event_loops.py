@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from s2_local.server import ServerProcess
-from s2_sdk import AppendInput, Record, SeqNum
+from s2_sdk import AppendInput, BasinConfig, Record, SeqNum
 from s2_sdk.sync import connect
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -25,17 +26,32 @@ HTTP_LAYER_TESTS = [
 
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_serve_on_either_loop(loop: str) -> None:
+    """Eight clients, each on its own connection, append and read back distinct large
+    bodies at once: what the server reads, into one buffer its connections share, stays
+    each connection's own."""
     server = ServerProcess(args=["--loop", loop]).start()
+
+    def client_run(i: int) -> list[bytes]:
+        with connect("ignored", server.endpoint) as client:
+            stream = client["event-loops"][f"s{i}"]
+            for j in range(6):
+                body = bytes([i * 16 + j]) * (300_000 + 7 * j) + loop.encode()
+                stream.append(AppendInput([Record(body), Record(body[:1000])]))
+            bodies: list[bytes] = []
+            while len(bodies) < 12:  # a unary read returns at most 1 MiB
+                bodies += [r.body for r in stream.read(start=SeqNum(len(bodies))).records]
+            return bodies
+
     try:
         with connect("ignored", server.endpoint) as client:
-            client.create_basin("event-loops")
-            client["event-loops"].create_stream("s")
-            stream = client["event-loops"]["s"]
-            stream.append(AppendInput([Record(b"on " + loop.encode())]))
-            records = stream.read(start=SeqNum(0), clamp_to_tail=True).records
+            client.create_basin("event-loops", config=BasinConfig(create_stream_on_append=True))
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(client_run, range(8)))
     finally:
         server.stop()
-    assert [r.body for r in records] == [b"on " + loop.encode()]
+    for i, bodies in enumerate(results):
+        sent = [bytes([i * 16 + j]) * (300_000 + 7 * j) + loop.encode() for j in range(6)]
+        assert bodies == [b for body in sent for b in (body, body[:1000])]
 
 
 def test_the_loop_is_logged_and_chosen_by_the_environment() -> None:

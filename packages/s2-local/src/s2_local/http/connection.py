@@ -1,6 +1,11 @@
 """What an HTTP/2 and an HTTP/1.1 connection share: the transport, coalesced writes,
 back-pressure from the socket, the first-request and idle timers, draining and closing.
 
+Sockets are read into one buffer that the server's connections share (they run on one
+thread, and each read's bytes are taken by h2 or h11 before the callback returns): no
+fresh buffer per read, which asyncio's own loop would allocate (256 KiB, mapped, faulted
+in and unmapped each time).
+
 Writes made within one loop iteration go out in one ``send`` (a unary response's
 headers and body, say); large writes go at once, and whoever made them waits while the
 socket's buffer is above its high-water mark (:meth:`Connection.writable`). A client
@@ -47,7 +52,7 @@ def peer(address: Any) -> tuple[str, int] | None:
     return None
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """The base of :class:`~s2_local.http.h2_connection.H2Connection` and
     :class:`~s2_local.http.h11_connection.H11Connection`."""
 
@@ -83,6 +88,10 @@ class Connection(asyncio.Protocol):
         self.idle_in(self.limits.header_timeout)
 
     # -- what the connection kinds provide
+
+    def data_received(self, data: bytes | memoryview) -> None:
+        """Bytes from the socket (valid during the call only)."""
+        raise NotImplementedError
 
     def pending_output(self) -> bytes:
         """Bytes to write now (from the protocol library's buffer)."""
@@ -132,6 +141,14 @@ class Connection(asyncio.Protocol):
     def busy(self) -> bool:
         """Whether a request is in progress."""
         return bool(self.exchanges)
+
+    # -- reading into the server's buffer
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server.receive_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self.server.receive_buffer[:nbytes])
 
     # -- writing
 

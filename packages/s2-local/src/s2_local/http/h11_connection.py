@@ -62,8 +62,8 @@ class H11Connection(Connection):
 
     # -- input
 
-    def data_received(self, data: bytes) -> None:
-        self._h11.receive_data(data)
+    def data_received(self, data: bytes | memoryview) -> None:
+        self._h11.receive_data(bytes(data))
         self._process()
 
     def _process(self) -> None:

@@ -98,7 +98,7 @@ class H2Connection(Connection):
 
     # -- input
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: bytes | memoryview) -> None:
         if self._goaway_sent:
             with contextlib.suppress(h2.exceptions.H2Error):
                 self._h2.receive_data(data)  # only to keep h2's view; nothing is answered

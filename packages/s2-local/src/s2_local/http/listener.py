@@ -27,6 +27,8 @@ __all__ = ["HttpServer", "Lifespan", "LifespanError", "tls_context"]
 
 log = logging.getLogger("s2_local.http")
 
+RECEIVE_BUFFER = 256 * 1024
+"""Bytes one read from a socket takes at most."""
 _CLOSE_WAIT = 2.0
 """Seconds :meth:`HttpServer.close` gives requests to end once their connections are
 closed, before it cancels them."""
@@ -104,6 +106,8 @@ class HttpServer:
         self.connections: set[Connection] = set()
         """The connections being served."""
         self.accepting: set[_Accepting] = set()
+        self.receive_buffer = memoryview(bytearray(RECEIVE_BUFFER))
+        """What every connection's socket is read into (see :class:`Connection`)."""
         self._server: asyncio.Server | None = None
 
     @property
