@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from s2_sdk import AppendInput, Record
 from s2_sdk import protocol as p
-from s2_sdk._proto import append_input_bytes
+from s2_sdk._proto import append_input_bytes, body_spans, read_batch
 
 
 def test_frame_roundtrip_uncompressed() -> None:
@@ -244,3 +244,53 @@ def test_append_inputs_encode_as_protobuf_does(
         expected.records.add(body=body, timestamp=timestamp,
                              headers=[p.pb.Header(name=n, value=v) for n, v in headers])  # fmt: skip
     assert ours == expected.SerializeToString()
+
+
+# fields protobuf keeps as unknown: a varint, a fixed64, a length-delimited, a fixed32,
+# and a field number past 15 (a two-byte tag)
+_UNKNOWN = st.sampled_from([b"", b"\x28\x96\x01", b"\x31" + bytes(8), b"\x3a\x02hi",
+                            b"\x45" + bytes(4), b"\x82\x01\x01z"])  # fmt: skip
+
+
+@given(records=st.lists(st.tuples(
+           _U64S,
+           st.binary(max_size=300) | st.sampled_from([b"", b"x" * 16_400]),
+           st.lists(st.tuples(st.binary(max_size=20), st.binary(max_size=40)), max_size=3),
+           st.none() | _U64S, _UNKNOWN, st.booleans(),
+       ), max_size=6, unique_by=lambda r: r[0]),
+       tail=st.none() | _U64S, unknown=_UNKNOWN)  # fmt: skip
+def test_body_spans_find_the_bodies_protobuf_reads(
+    records: list[tuple[int, bytes, list[tuple[bytes, bytes]], int | None, bytes, bool]],
+    tail: int | None,
+    unknown: bytes,
+) -> None:
+    """A reader takes large bodies as views of a read batch's bytes, found by walking them:
+    each must be the body protobuf decodes, whatever else the batch holds (unknown fields,
+    a body written twice, of which protobuf keeps the last)."""
+    payload = b""
+    for seq_num, body, headers, timestamp, extra, twice in records:
+        record = p.pb.SequencedRecord(seq_num=seq_num, body=body, timestamp=timestamp,
+                                      headers=[p.pb.Header(name=n, value=v) for n, v in headers])  # fmt: skip
+        raw = p.pb.SequencedRecord(body=b"first").SerializeToString() if twice else b""
+        raw += record.SerializeToString() + extra
+        payload += b"\x0a" + p.varint(len(raw)) + raw + unknown
+    if tail is not None:
+        payload += p.pb.ReadBatch(tail=p.pb.StreamPosition(seq_num=tail)).SerializeToString()
+    spans = body_spans(payload)
+    decoded = p.pb.ReadBatch.FromString(payload).records
+    assert {r.seq_num: r.body for r in decoded} == {
+        seq: payload[start:end] for seq, (start, end) in spans.items()
+    }
+    joined = read_batch(payload, joined_headers=True).batch.records
+    for record in joined:
+        part = joined.body_part(record)  # type: ignore[attr-defined]
+        assert bytes(part) == record.body
+        assert isinstance(part, memoryview) == (2 * len(record.body) >= len(payload) > 0)
+
+
+def test_body_spans_give_up_on_what_they_cannot_tell_apart() -> None:
+    twice = p.pb.ReadBatch(records=[p.pb.SequencedRecord(seq_num=3, body=b"a"),
+                                    p.pb.SequencedRecord(seq_num=3, body=b"b")])  # fmt: skip
+    assert body_spans(twice.SerializeToString()) == {}
+    group = b"\x0a\x04\x23\x24\x08\x01"  # a record holding an (empty) group
+    assert body_spans(group) == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import DecodeError, Message
 
@@ -16,9 +16,24 @@ from s2_sdk._records import (
     SequencedRecord,
     StreamPosition,
 )
-from s2_sdk.protocol import ReadBatchJoined, ReadBatchProbe, metered_size, pb, varint
+from s2_sdk.protocol import (
+    ReadBatchJoined,
+    ReadBatchProbe,
+    metered_size,
+    pb,
+    read_varint,
+    varint,
+)
 
-__all__ = ["Delivery", "append_ack", "append_input_bytes", "parse", "read_batch"]
+__all__ = [
+    "Delivery",
+    "JoinedRecords",
+    "append_ack",
+    "append_input_bytes",
+    "body_spans",
+    "parse",
+    "read_batch",
+]
 
 M = TypeVar("M", bound=Message)
 
@@ -179,16 +194,33 @@ def _read_batch_joined(payload: bytes, ignore_command_records: bool) -> Delivery
 
 
 class JoinedRecords(list[Any]):
-    """The records of a :data:`~s2_sdk.protocol.ReadBatchJoined`, and the headers of any of
+    """The records of a :data:`~s2_sdk.protocol.ReadBatchJoined`; the headers of any of
     them as ``(name, value)`` pairs, for a reader that cannot take their joined encodings
-    apart (protobuf decodes the batch again, once, for those)."""
+    apart (protobuf decodes the batch again, once, for those); and a large body as a view
+    of the batch's bytes, for a reader that copies it into something larger anyway."""
 
-    __slots__ = ("_pairs", "_payload")
+    __slots__ = ("_bodies", "_pairs", "_payload")
 
     def __init__(self, payload: bytes) -> None:
         super().__init__()
         self._payload = payload
         self._pairs: dict[int, list[tuple[bytes, bytes]]] | None = None
+        self._bodies: dict[int, tuple[int, int]] | None = None
+
+    def body_part(self, record: Any) -> bytes | memoryview:
+        """The body of ``record`` (one of these): a view of the batch's bytes if it is at
+        least half of them (no copy; the view keeps the batch's bytes alive, at most
+        twice the body), else ``record.body``."""
+        bodies = self._bodies
+        if bodies is None:
+            bodies = self._bodies = body_spans(self._payload)
+        span = bodies.get(record.seq_num)
+        if span is None:
+            return cast(bytes, record.body)
+        start, end = span
+        if 2 * (end - start) < len(self._payload):
+            return cast(bytes, record.body)
+        return memoryview(self._payload)[start:end]
 
     def header_pairs(self, record: Any) -> list[tuple[bytes, bytes]]:
         """The headers of ``record`` (one of these) as pairs."""
@@ -208,6 +240,64 @@ class JoinedRecords(list[Any]):
             return False  # its first header is named (protobuf writes the name first)
         headers = self.header_pairs(record)
         return len(headers) == 1 and not headers[0][0]
+
+
+_RECORDS_TAG, _SEQ_NUM_TAG, _BODY_TAG = 0x0A, 0x08, 0x22
+"""``ReadBatch.records``, ``SequencedRecord.seq_num`` and ``SequencedRecord.body``."""
+
+
+def body_spans(payload: bytes) -> dict[int, tuple[int, int]]:
+    """Where each record's body lies in ``payload``, a ``ReadBatch`` protobuf decoded
+    already: ``{seq_num: (start, end)}``, found by walking its fields (what protobuf
+    would take, the last of a repeated field included); empty for a batch whose records'
+    sequence numbers repeat or whose encoding this walk does not expect (groups)."""
+    spans: dict[int, tuple[int, int]] = {}
+    try:
+        pos, n = 0, len(payload)
+        while pos < n:
+            tag, pos = read_varint(payload, pos)
+            if tag != _RECORDS_TAG:
+                pos = _skipped(payload, pos, tag)
+                continue
+            length, pos = read_varint(payload, pos)
+            end = pos + length
+            seq, body = 0, (end, end)  # absent: 0 and empty, as protobuf reads them
+            while pos < end:
+                tag, pos = read_varint(payload, pos)
+                if tag == _SEQ_NUM_TAG:
+                    seq, pos = read_varint(payload, pos)
+                elif tag == _BODY_TAG:
+                    length, pos = read_varint(payload, pos)
+                    body = (pos, pos + length)
+                    pos += length
+                else:
+                    pos = _skipped(payload, pos, tag)
+            if seq in spans:
+                return {}
+            spans[seq] = body
+            pos = end
+    except (IndexError, ValueError):
+        return {}
+    return spans
+
+
+def _skipped(payload: bytes, pos: int, tag: int) -> int:
+    """The position after the value of a field with ``tag`` that starts at ``pos``.
+
+    Raises:
+        ValueError: a group (a wire type this walk does not take).
+    """
+    wire = tag & 7
+    if wire == 0:
+        return read_varint(payload, pos)[1]
+    if wire == 1:
+        return pos + 8
+    if wire == 2:
+        length, pos = read_varint(payload, pos)
+        return pos + length
+    if wire == 5:
+        return pos + 4
+    raise ValueError(f"wire type {wire}")
 
 
 def _delivered(raw: Any, records: list[SequencedRecord], received: Any, size: int) -> Delivery:

@@ -82,7 +82,8 @@ class FrameAssembler:
     (before the first frame headers a reader sees, say, when it starts in the middle of
     one) and messages whose records do not add up to their declared size are dropped:
     each drop is reported (logged as a warning by default) and counted in
-    :attr:`dropped`. Memory is bounded by the message being assembled.
+    :attr:`dropped`. Memory is bounded by the message being assembled (twice it, where
+    its parts are views of read batches' bytes: see :meth:`push_parsed`).
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class FrameAssembler:
         self.dropped = 0
         """Records dropped (see the class docstring)."""
         self._on_drop = on_drop
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
         self._size = 0
         self._expected_size = 0
         self._remaining = 0
@@ -111,14 +112,15 @@ class FrameAssembler:
         return self.push_parsed(parse_frame_headers(headers), body, seq_num)
 
     def push_parsed(
-        self, frame: tuple[int, int] | None, body: bytes, seq_num: int | None = None
+        self, frame: tuple[int, int] | None, body: bytes | memoryview, seq_num: int | None = None
     ) -> CompletedFrame | None:
         """:meth:`push` for a record whose frame headers (total bytes, records) were read
-        already (None: it has none)."""
+        already (None: it has none); its body may be a view (of a read batch's bytes, say),
+        kept until the message is whole and then copied into it."""
         if (frame is not None and frame[1] == 1 and len(body) == frame[0]) and self.takes_whole(
             frame[0]
         ):  # a message in one record: nothing to keep
-            return CompletedFrame(body, seq_num, 1)
+            return CompletedFrame(bytes(body), seq_num, 1)
         if frame is not None:
             if self._assembling:
                 self._drop("a new message started before this one was complete")
@@ -152,7 +154,9 @@ class FrameAssembler:
         parts, first = self._parts, self._first
         count = len(parts)
         self._reset()
-        return CompletedFrame(parts[0] if count == 1 else b"".join(parts), first, count)
+        only = parts[0]
+        whole = only if count == 1 and isinstance(only, bytes) else b"".join(parts)
+        return CompletedFrame(whole, first, count)
 
     def takes_whole(self, size: int) -> bool:
         """Whether a message of ``size`` bytes that came in one record is complete as it is

@@ -319,11 +319,12 @@ class DeserializingReadSession(AsyncClosing, Generic[M]):
         dedupe, assembler, ready = self._dedupe, self._assembler, self._ready
         accepts = dedupe.accepts_seq if dedupe is not None else None
         push, deserialize, fields = assembler.push_parsed, self.deserializer, self._fields
+        joined = records if isinstance(records, JoinedRecords) else None
         for record in records:
             found = fields(record)
             if found is None:  # joined headers the reader could not take apart
-                assert isinstance(records, JoinedRecords)
-                found = fields_of_headers(records.header_pairs(record))
+                assert joined is not None
+                found = fields_of_headers(joined.header_pairs(record))
             seq, writer, size, count = found
             if (
                 seq is not None
@@ -332,11 +333,16 @@ class DeserializingReadSession(AsyncClosing, Generic[M]):
             ):
                 self.duplicates += 1
                 continue
-            body, seq_num = record.body, record.seq_num
-            if count == 1 and size == len(body) and assembler.takes_whole(size):
-                ready.append((deserialize(body), seq_num, seq_num))  # the common case
-                continue
-            frame = push(None if size is None or count is None else (size, count), body, seq_num)
+            seq_num = record.seq_num
+            part: bytes | memoryview
+            if count == 1 or joined is None:
+                body = part = record.body
+                if count == 1 and size == len(body) and assembler.takes_whole(size):
+                    ready.append((deserialize(body), seq_num, seq_num))  # the common case
+                    continue
+            else:  # part of a message: copied once, into the whole message
+                part = joined.body_part(record)
+            frame = push(None if size is None or count is None else (size, count), part, seq_num)
             if frame is not None:
                 ready.append((deserialize(frame.payload), frame.first_seq_num, seq_num))
 

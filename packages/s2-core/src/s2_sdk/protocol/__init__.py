@@ -7,7 +7,7 @@
 - Record rules: :func:`metered_size`, :func:`record_error`, command records.
 - Naming rules: ``*_error`` functions returning None or a message.
 - Limits: ``MAX_*`` constants.
-- Encoding protobuf directly: :func:`varint`.
+- Writing and walking protobuf directly: :func:`varint`, :func:`read_varint`.
 - HTTP/2: :func:`quiet_frames`, :func:`stateless_headers` (:class:`StatelessEncoder`,
   :class:`PlainBlockDecoder`) and
   :data:`H2_MAX_FRAME_SIZE`, per-connection settings of ``h2``.
@@ -68,7 +68,7 @@ from s2_sdk.protocol._records import (
     metered_size,
     record_error,
 )
-from s2_sdk.protocol._varint import varint
+from s2_sdk.protocol._varint import read_varint, varint
 from s2_sdk.protocol._views import (
     AppendInputView,
     ReadBatchJoined,
@@ -118,6 +118,7 @@ __all__ = [
     "pb",
     "quiet_frames",
     "stateless_headers",
+    "read_varint",
     "varint",
     "record_error",
     "stream_name_error",

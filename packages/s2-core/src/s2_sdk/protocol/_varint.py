@@ -1,9 +1,9 @@
-"""Protobuf's base-128 varints, for encoders that write protobuf bytes directly (a
-client's ``AppendInput``, a server's stored records)."""
+"""Protobuf's base-128 varints, for code that writes or walks protobuf bytes directly (a
+client's ``AppendInput``, a server's stored records, a reader locating record bodies)."""
 
 from __future__ import annotations
 
-__all__ = ["varint"]
+__all__ = ["read_varint", "varint"]
 
 
 _SMALL = 1 << 14
@@ -20,3 +20,19 @@ def varint(value: int) -> bytes:
     if value < _SMALL:
         return _VARINTS[value]
     return _CONTINUED[value & 0x3FFF] + varint(value >> 14)
+
+
+def read_varint(data: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
+    """The varint at ``data[pos]`` and the position after it.
+
+    Raises:
+        IndexError: ``data`` ends inside the varint.
+    """
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, ErrorCode, varint
+from s2_sdk.protocol import MAX_RECORD_METERED_BYTES, ErrorCode, read_varint, varint
 
 from s2_local.errors import ApiError
 
@@ -129,23 +129,12 @@ def _incoming(size: int) -> int:
     return 1 + len(varint(record)) + record
 
 
-def _read_varint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
 def split_entries(data: bytes) -> array[int]:
     """Byte offsets of each entry in ``data`` (n + 1 values)."""
     offsets = array("I", [0])
     pos, n = 0, len(data)
     while pos < n:
-        length, pos = _read_varint(data, pos + 1)
+        length, pos = read_varint(data, pos + 1)
         pos += length
         offsets.append(pos)
     return offsets
