@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import logging
 import os
+import tracemalloc
 from datetime import timedelta
 
 import pytest
@@ -266,3 +267,26 @@ async def test_other_headers_commands_and_byte_limits_are_read_alike(stream: S2S
         async with DeserializingReadSession(session, _identity) as reader:
             with pytest.raises(ValueError, match="8 bytes"):
                 [m async for m in reader]
+
+
+async def test_reassembling_holds_one_message_at_a_time(stream: S2Stream) -> None:
+    """Memory while reading is bounded by the message being assembled (its parts are views
+    of read batches' bytes, each holding at most twice the part): reading 24 messages of
+    3 MiB each, taken one at a time, peaks far below what they add up to."""
+    size, count = 3 * 1024 * 1024 + 5, 24
+    async with SerializingAppendSession(stream.append_session(), _identity) as writer:
+        for i in range(count):
+            await writer.submit(bytes([i]) * size)
+    session = stream.read_session(start=SeqNum(0), wait=0)
+    seen = []
+    tracemalloc.start()
+    try:
+        async with DeserializingReadSession(session, _identity) as reader:
+            async for message in reader:
+                seen.append((len(message), message[0], message[-1]))
+                del message
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seen == [(size, i, i) for i in range(count)]
+    assert peak < 8 * size, f"peak {peak / 2**20:.1f} MiB reading {count} x 3 MiB"
