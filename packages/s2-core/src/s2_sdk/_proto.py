@@ -214,11 +214,8 @@ class JoinedRecords(list[Any]):
         bodies = self._bodies
         if bodies is None:
             bodies = self._bodies = body_spans(self._payload)
-        span = bodies.get(record.seq_num)
-        if span is None:
-            return cast(bytes, record.body)
-        start, end = span
-        if 2 * (end - start) < len(self._payload):
+        start, end = bodies.get(record.seq_num, (0, 0))
+        if 2 * (end - start) < len(self._payload) or end == 0:
             return cast(bytes, record.body)
         return memoryview(self._payload)[start:end]
 
